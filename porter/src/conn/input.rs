@@ -1,0 +1,237 @@
+//! Input: bytes in, requests out.
+//!
+//! Reading alternates between two modes. In head mode every complete request head
+//! in the buffer is parsed ([`crate::proto::parse`]) and, if it has no body,
+//! dispatched at once. A head announcing a body switches to body mode, where the
+//! decoder ([`crate::proto::body`]) consumes exactly the body's bytes, so the
+//! next pipelined request is never misread as body and vice versa. A body the
+//! handler declined (an early answer) is drained the same way, or the connection
+//! is closed.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use bytes::{Buf, BytesMut};
+
+use super::queue::{LogInfo, ReplyMeta, Slot};
+use super::{Conn, Ctx, Phase};
+use crate::conn::transport::Transport;
+use crate::handler::Reply;
+use crate::proto::body::Decoder;
+use crate::proto::parse::{self, BodyKind};
+use crate::request::Request;
+use crate::response::Response;
+
+/// What the connection is reading.
+pub(crate) enum Reading {
+    /// The next request head.
+    Head,
+    /// A request body; `request` is `None` when the body is being drained.
+    Body(Box<BodyRead>),
+    /// Nothing more: an error or `Connection: close` ended the request stream.
+    Stopped,
+    /// Nothing more: the peer half-closed its side.
+    PeerClosed,
+}
+
+/// A body being read (or drained) for one request.
+pub(crate) struct BodyRead {
+    decoder: Decoder,
+    request: Option<(Request, ReplyMeta)>,
+    body: BytesMut,
+    received: u64,
+}
+
+impl<T: Transport> Conn<T> {
+    /// Parses and dispatches every complete request in the buffer, as far as the
+    /// reply queue has room.
+    pub(super) fn process_input(&mut self, ctx: &Ctx<'_>) {
+        while self.phase == Phase::Open && self.replies.len() < ctx.limits.max_pipelined {
+            let progressed = match self.reading {
+                Reading::Head => self.parse_next(ctx),
+                Reading::Body(_) => self.read_body(ctx),
+                Reading::Stopped | Reading::PeerClosed => false,
+            };
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn parse_next(&mut self, ctx: &Ctx<'_>) -> bool {
+        if self.rbuf.is_empty() {
+            return false;
+        }
+        match parse::parse_head(&self.rbuf, &ctx.limits.head_limits()) {
+            Ok(None) => false,
+            Err(e) => {
+                log::debug!("{:?}: bad request: {e}", self.peer);
+                self.reject(e.status());
+                false
+            }
+            Ok(Some(parsed)) => {
+                let head = self.rbuf.split_to(parsed.len).freeze();
+                self.head_started = true;
+                let request = Request::new(head, parsed, self.peer);
+                self.start_request(ctx, request);
+                true
+            }
+        }
+    }
+
+    fn start_request(&mut self, ctx: &Ctx<'_>, request: Request) {
+        let meta = ReplyMeta::of(&request, ctx.access_log);
+        let (body, expect_continue) = (request.parsed().body, request.parsed().expect_continue);
+        let decoder = match body {
+            BodyKind::None => return self.dispatch(ctx, request, meta),
+            // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
+            // before reading any of it.
+            BodyKind::Length(n) if n > ctx.limits.max_body => return self.reject(413),
+            BodyKind::Length(n) => Decoder::length(n),
+            BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
+        };
+        if let Some(early) = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some) {
+            return self.answer_early(early, meta, decoder, expect_continue);
+        }
+        // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
+        // only if the client is still waiting for it (no body bytes yet).
+        if expect_continue && self.rbuf.is_empty() {
+            self.replies.push(Slot::Continue);
+        }
+        let capacity = decoder.remaining_hint().unwrap_or(0).min(64 * 1024) as usize;
+        self.reading = Reading::Body(Box::new(BodyRead {
+            decoder,
+            request: Some((request, meta)),
+            body: BytesMut::with_capacity(capacity),
+            received: 0,
+        }));
+    }
+
+    /// The handler answered from the head alone: the body is not for anyone.
+    fn answer_early(&mut self, response: Response, mut meta: ReplyMeta, decoder: Decoder, expect_continue: bool) {
+        if expect_continue {
+            // RFC 9110 §10.1.1: a client told "no" without a 100 may never send the
+            // body, so it cannot be drained: close after this reply.
+            meta.close = true;
+            self.replies.push(Slot::Ready(Box::new(response), meta));
+            self.stop_reading();
+            return;
+        }
+        self.replies.push(Slot::Ready(Box::new(response), meta));
+        let drain = BodyRead { decoder, request: None, body: BytesMut::new(), received: 0 };
+        self.reading = Reading::Body(Box::new(drain));
+    }
+
+    /// Consumes body bytes from the buffer; dispatches the request when complete.
+    fn read_body(&mut self, ctx: &Ctx<'_>) -> bool {
+        let Reading::Body(state) = &mut self.reading else { return false };
+        let mut progressed = false;
+        while !self.rbuf.is_empty() && !state.decoder.is_done() {
+            let step = match state.decoder.decode(&self.rbuf) {
+                Ok(step) => step,
+                Err(e) => {
+                    log::debug!("{:?}: bad request body: {e}", self.peer);
+                    let status = e.status();
+                    self.fail_body(status);
+                    return false;
+                }
+            };
+            if step.consumed == 0 {
+                break;
+            }
+            progressed = true;
+            state.received += step.data.len() as u64;
+            if state.received > ctx.limits.max_body {
+                // RFC 9110 §15.5.14; a chunked body has no announced length to check earlier.
+                self.fail_body(413);
+                return false;
+            }
+            if state.request.is_some() {
+                state.body.extend_from_slice(&self.rbuf[step.data.clone()]);
+            }
+            self.rbuf.advance(step.consumed);
+        }
+        if !state.decoder.is_done() {
+            return progressed;
+        }
+        let Reading::Body(state) = std::mem::replace(&mut self.reading, Reading::Head) else { return true };
+        self.head_started = !self.rbuf.is_empty();
+        if let Some((mut request, meta)) = state.request {
+            request.set_body(state.body.freeze());
+            self.dispatch(ctx, request, meta);
+        }
+        true
+    }
+
+    /// A body could not be read: answer `status` if its request is still
+    /// unanswered; a drained body's request already has its answer, so just close.
+    fn fail_body(&mut self, status: u16) {
+        let drained = matches!(&self.reading, Reading::Body(b) if b.request.is_none());
+        if drained {
+            self.stop_reading();
+        } else {
+            self.reject(status);
+        }
+    }
+
+    /// Runs the handler and queues its reply (a panic becomes a 500).
+    fn dispatch(&mut self, ctx: &Ctx<'_>, request: Request, mut meta: ReplyMeta) {
+        let response = match call_guarded(|| ctx.handler.handle(request)) {
+            Ok(Reply(response)) => response,
+            Err(response) => response,
+        };
+        meta.close |= response.close;
+        let close = meta.close;
+        self.replies.push(Slot::Ready(Box::new(response), meta));
+        if close {
+            self.stop_reading();
+        }
+    }
+
+    /// Answers a request porter refuses with `status`, then closes: after a
+    /// framing error the rest of the stream cannot be trusted (RFC 9112 §6.3).
+    pub(super) fn reject(&mut self, status: u16) {
+        self.replies.drop_pending_continue();
+        self.replies.push(Slot::Ready(Box::new(Response::error(status)), ReplyMeta::for_error()));
+        self.stop_reading();
+    }
+
+    /// No more requests will be read; the last reply says `Connection: close`.
+    pub(super) fn stop_reading(&mut self) {
+        if !self.reading.is_peer_closed() {
+            self.reading = Reading::Stopped;
+        }
+        self.replies.drop_pending_continue();
+        if self.replies.close_after_last() {
+            return;
+        }
+        match self.out.in_flight.as_mut() {
+            Some(flight) => flight.meta.close = true,
+            None if self.phase == Phase::Open => self.phase = Phase::Closing,
+            None => {}
+        }
+    }
+}
+
+impl Reading {
+    /// True when the peer half-closed.
+    pub(crate) fn is_peer_closed(&self) -> bool {
+        matches!(self, Reading::PeerClosed)
+    }
+}
+
+/// Calls handler code, turning a panic into a 500 response.
+fn call_guarded<R>(f: impl FnOnce() -> R) -> Result<R, Response> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
+        log::error!("handler panicked; answering 500");
+        Response::error(500)
+    })
+}
+
+/// Writes one access-log line: `peer "METHOD target" status bytes`.
+pub(crate) fn log_access(info: &LogInfo, status: u16, bytes: u64) {
+    let method = String::from_utf8_lossy(info.method.get(&info.head));
+    let target = String::from_utf8_lossy(info.target.get(&info.head));
+    let peer = info.peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
+    log::info!(target: "porter::access", "{peer} \"{method} {target}\" {status} {bytes}");
+}
+

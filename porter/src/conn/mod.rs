@@ -1,0 +1,377 @@
+//! One client connection: its socket, buffers, request reading and reply queue.
+//!
+//! The connection manager of the design: it owns the transport and both
+//! buffers; parsed requests are dispatched in order and their replies queued in
+//! order ([`queue`]); a request with a body switches reading to body mode until
+//! the body is read or drained ([`input`]); replies are coalesced into one write
+//! ([`output`]).
+//!
+//! Lifecycle: `Open` (reading requests) → `Closing` (no more requests will be
+//! read; queued replies still go out) → `Lingering` (our side is shut down; the
+//! peer's remaining bytes are read and dropped so the kernel does not answer them
+//! with a reset that would destroy the last reply, RFC 9112 §9.6) → `Dead` (the
+//! loop deregisters and frees it). A connection never frees itself.
+//!
+//! Invariants: at most `max_pipelined` replies are queued; the output buffer
+//! grows past [`output::HIGH_WATER`] only by one encoded reply; an idle
+//! keep-alive connection holds no buffer memory.
+
+pub(crate) mod input;
+pub(crate) mod output;
+pub(crate) mod queue;
+pub(crate) mod transport;
+
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+
+use crate::handler::Handler;
+use crate::limits::Limits;
+use input::Reading;
+use output::{HeadContext, Output};
+use queue::ReplyQueue;
+use transport::Transport;
+
+/// How long a closing connection keeps reading the peer's leftovers.
+const LINGER: Duration = Duration::from_secs(2);
+/// The most bytes read from one connection per turn, so one busy client cannot
+/// starve the others on its loop.
+const READ_BUDGET: usize = 256 * 1024;
+
+/// Where a connection is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Open,
+    Closing,
+    Lingering,
+    Dead,
+}
+
+/// Which timeout currently applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    None,
+    Idle,
+    Header,
+    Body,
+    Write,
+    Linger,
+}
+
+/// Everything a connection borrows from its loop for one turn.
+pub(crate) struct Ctx<'a> {
+    pub(crate) handler: &'a dyn Handler,
+    pub(crate) limits: &'a Limits,
+    pub(crate) date_line: &'a [u8],
+    pub(crate) server_line: &'a [u8],
+    pub(crate) access_log: bool,
+    pub(crate) now: Instant,
+}
+
+/// What the loop should do with a connection after a turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum After {
+    /// Wait for the next readiness event or timer.
+    Wait,
+    /// It still has work (read budget used up): run it again next iteration.
+    Again,
+    /// It is dead: deregister and free it.
+    Free,
+}
+
+/// A client connection over transport `T`.
+pub(crate) struct Conn<T> {
+    io: T,
+    peer: Option<SocketAddr>,
+    rbuf: BytesMut,
+    reading: Reading,
+    replies: ReplyQueue,
+    out: Output,
+    phase: Phase,
+    /// Readiness remembered between edge-triggered events.
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    timer: TimerKind,
+    deadline: Option<Instant>,
+    /// A new request head began since the timer was last set.
+    head_started: bool,
+}
+
+impl<T: Transport> Conn<T> {
+    /// A fresh connection, assumed readable and writable until told otherwise.
+    pub(crate) fn new(io: T, peer: Option<SocketAddr>, now: Instant, limits: &Limits) -> Self {
+        Conn {
+            io,
+            peer,
+            rbuf: BytesMut::new(),
+            reading: Reading::Head,
+            replies: ReplyQueue::default(),
+            out: Output::default(),
+            phase: Phase::Open,
+            readable: true,
+            writable: true,
+            timer: TimerKind::Header,
+            deadline: Some(now + limits.header_timeout),
+            head_started: false,
+        }
+    }
+
+    /// The transport (the loop needs the fd to deregister it).
+    pub(crate) fn transport(&self) -> &T {
+        &self.io
+    }
+
+    /// When this connection's current timeout fires, if one applies.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Runs one turn: read what is readable, handle complete requests, write
+    /// ready replies, until nothing moves or the read budget is spent.
+    pub(crate) fn on_ready(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8]) -> After {
+        let mut budget = READ_BUDGET;
+        loop {
+            let read = self.try_read(ctx, scratch, &mut budget);
+            self.process_input(ctx);
+            let wrote = self.try_flush(ctx, scratch);
+            self.advance_phase();
+            if self.phase == Phase::Dead {
+                return After::Free;
+            }
+            if !(read || wrote) {
+                break;
+            }
+            if budget == 0 {
+                self.settle(ctx.now, ctx.limits);
+                return if self.readable { After::Again } else { After::Wait };
+            }
+        }
+        self.settle(ctx.now, ctx.limits);
+        After::Wait
+    }
+
+    /// Fires the current timeout if `now` has reached it.
+    pub(crate) fn on_timer(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8]) -> After {
+        match self.deadline {
+            Some(d) if d <= ctx.now => {}
+            _ => return After::Wait,
+        }
+        log::debug!("{:?}: {:?} timeout", self.peer, self.timer);
+        match self.timer {
+            TimerKind::None => return After::Wait,
+            // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
+            TimerKind::Header | TimerKind::Body => self.reject(408),
+            TimerKind::Idle | TimerKind::Write | TimerKind::Linger => self.phase = Phase::Dead,
+        }
+        self.deadline = None;
+        self.timer = TimerKind::None;
+        if self.phase == Phase::Dead {
+            return After::Free;
+        }
+        self.on_ready(ctx, scratch)
+    }
+
+    fn try_read(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8], budget: &mut usize) -> bool {
+        if !self.readable || *budget == 0 || !self.wants_input(ctx) {
+            return false;
+        }
+        let mut progressed = false;
+        while self.readable && *budget > 0 && self.wants_input(ctx) {
+            match self.io.read(scratch) {
+                Ok(0) => {
+                    self.on_peer_eof();
+                    return true;
+                }
+                Ok(n) => {
+                    *budget = budget.saturating_sub(n);
+                    progressed = true;
+                    if self.phase == Phase::Lingering {
+                        continue; // drop the peer's leftovers
+                    }
+                    if self.rbuf.is_empty() && matches!(self.reading, Reading::Head) {
+                        self.head_started = true;
+                    }
+                    self.rbuf.extend_from_slice(&scratch[..n]);
+                    // Parse before reading more, so a flood is bounded by the limits.
+                    return true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.readable = false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.on_io_error("read", &e);
+                    return true;
+                }
+            }
+        }
+        progressed
+    }
+
+    /// True when the connection should read now: not while the reply queue or
+    /// the output buffer is full (backpressure on pipelining clients).
+    fn wants_input(&self, ctx: &Ctx<'_>) -> bool {
+        match self.phase {
+            Phase::Open => self.replies.len() < ctx.limits.max_pipelined && !self.out.is_full(),
+            Phase::Lingering => true,
+            Phase::Closing | Phase::Dead => false,
+        }
+    }
+
+    fn on_peer_eof(&mut self) {
+        self.readable = false;
+        match self.phase {
+            Phase::Lingering => self.phase = Phase::Dead,
+            // RFC 9112 §9.6: a half-closed client still gets its queued replies;
+            // an incomplete request is simply abandoned.
+            _ => {
+                self.reading = Reading::PeerClosed;
+                self.rbuf.clear();
+                self.stop_reading();
+            }
+        }
+    }
+
+    fn on_io_error(&mut self, what: &str, e: &io::Error) {
+        log::debug!("{:?}: {what} failed: {e}", self.peer);
+        self.phase = Phase::Dead;
+    }
+
+    /// Writes what is ready: encode replies, write, repeat until the socket
+    /// pushes back or nothing is left. Returns true if any byte went out.
+    fn try_flush(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8]) -> bool {
+        let mut progressed = false;
+        while self.writable && matches!(self.phase, Phase::Open | Phase::Closing) {
+            self.fill_output(ctx, scratch);
+            let result = if self.out.pending() > 0 {
+                self.io.write(self.out.unwritten()).map(|n| {
+                    self.out.consume(n);
+                    n
+                })
+            } else if self.out.wants_sendfile() {
+                let io = &mut self.io;
+                self.out.send_file_part(|f, off, len| io.send_file(f, off, len))
+            } else {
+                break;
+            };
+            match result {
+                Ok(0) => {
+                    self.on_io_error("write", &io::Error::from(ErrorKind::WriteZero));
+                    break;
+                }
+                Ok(_) => progressed = true,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => self.writable = false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => self.on_io_error("write", &e),
+            }
+        }
+        if progressed && self.out.is_idle() {
+            // Completed replies may have been waiting on a body; finish them.
+            self.fill_output(ctx, scratch);
+        }
+        progressed
+    }
+
+    /// Encodes ready replies into the output buffer, in order, up to the high-water mark.
+    fn fill_output(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8]) {
+        let head_cx = HeadContext { date_line: ctx.date_line, server_line: ctx.server_line };
+        while matches!(self.phase, Phase::Open | Phase::Closing) {
+            if self.out.in_flight.is_some() {
+                match self.out.pump_body(scratch) {
+                    Ok(true) if !self.out.wants_sendfile() => self.finish_reply(),
+                    Ok(_) => return,
+                    // The client was promised bytes that will not come: close.
+                    Err(_) => self.phase = Phase::Dead,
+                }
+                continue;
+            }
+            if self.out.is_full() {
+                return;
+            }
+            match self.replies.pop_ready() {
+                Some(slot) => self.out.start(slot, &head_cx),
+                None => return,
+            }
+        }
+    }
+
+    fn finish_reply(&mut self) {
+        let Some(done) = self.out.finish() else { return };
+        if let Some(log) = &done.meta.log {
+            input::log_access(log, done.status, done.sent_body);
+        }
+        if done.meta.close {
+            // RFC 9112 §9.6: after a reply with `Connection: close`, send nothing more.
+            self.stop_reading();
+            self.replies = ReplyQueue::default();
+            self.phase = Phase::Closing;
+        }
+    }
+
+    /// Moves Closing → Lingering once every reply is out.
+    fn advance_phase(&mut self) {
+        if self.phase != Phase::Closing || !self.out.is_idle() || !self.replies.is_empty() {
+            return;
+        }
+        if !self.readable && self.rbuf.is_empty() && self.peer_done() {
+            self.phase = Phase::Dead;
+            return;
+        }
+        match self.io.shutdown_write() {
+            Ok(()) => {
+                self.phase = Phase::Lingering;
+                self.rbuf = BytesMut::new();
+            }
+            Err(_) => self.phase = Phase::Dead,
+        }
+    }
+
+    fn peer_done(&self) -> bool {
+        self.reading.is_peer_closed()
+    }
+
+    /// After a turn: release idle memory and pick the timeout that now applies.
+    fn settle(&mut self, now: Instant, limits: &Limits) {
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+        }
+        self.out.release_memory();
+        let kind = self.current_timer();
+        let restart = kind != self.timer
+            || (kind == TimerKind::Header && self.head_started)
+            || matches!(kind, TimerKind::Body | TimerKind::Write);
+        self.head_started = false;
+        if restart {
+            self.timer = kind;
+            self.deadline = timeout_of(kind, limits).map(|d| now + d);
+        }
+    }
+
+    fn current_timer(&self) -> TimerKind {
+        match self.phase {
+            Phase::Lingering => return TimerKind::Linger,
+            Phase::Dead => return TimerKind::None,
+            Phase::Open | Phase::Closing => {}
+        }
+        if self.out.pending() > 0 && !self.writable {
+            return TimerKind::Write;
+        }
+        match self.reading {
+            Reading::Body(_) => TimerKind::Body,
+            Reading::Head if !self.rbuf.is_empty() => TimerKind::Header,
+            Reading::Head if self.replies.is_empty() && self.out.is_idle() => TimerKind::Idle,
+            _ => TimerKind::None,
+        }
+    }
+}
+
+fn timeout_of(kind: TimerKind, limits: &Limits) -> Option<Duration> {
+    match kind {
+        TimerKind::None => None,
+        TimerKind::Idle => Some(limits.idle_timeout),
+        TimerKind::Header => Some(limits.header_timeout),
+        TimerKind::Body => Some(limits.body_timeout),
+        TimerKind::Write => Some(limits.write_timeout),
+        TimerKind::Linger => Some(LINGER),
+    }
+}

@@ -1,0 +1,266 @@
+//! Output: ready replies are encoded into one buffer and written together.
+//!
+//! Every reply at the front of the queue that is ready is encoded (head and, for
+//! in-memory bodies, the body) into one buffer, so pipelined replies leave in one
+//! write per wake-up. A streamed body (reader or file) holds the front until it is
+//! done: readers are pulled into the buffer only while it is below the
+//! high-water mark, and files go out with sendfile once the buffer is empty, so a
+//! slow reader never makes porter buffer a large body.
+
+use std::fs::File;
+use std::io::{self, Read};
+
+use crate::conn::queue::{ReplyMeta, Slot};
+use crate::proto::encode::{self, Framing, HeadParts};
+use crate::proto::parse::Version;
+use crate::response::{BodyKind, Response};
+
+/// Stop encoding or pulling body data once this much output is waiting.
+pub(crate) const HIGH_WATER: usize = 64 * 1024;
+/// The most a streamed body contributes to the buffer per pull.
+const STREAM_PIECE: usize = 16 * 1024;
+
+/// Static bits every response head needs, owned by the loop.
+pub(crate) struct HeadContext<'a> {
+    pub(crate) date_line: &'a [u8],
+    pub(crate) server_line: &'a [u8],
+}
+
+/// The reply whose head has been encoded but whose body is still going out.
+pub(crate) struct InFlight {
+    pub(crate) meta: ReplyMeta,
+    pub(crate) status: u16,
+    pub(crate) sent_body: u64,
+    body: Option<Streaming>,
+}
+
+enum Streaming {
+    Reader { reader: Box<dyn Read + Send>, remaining: Option<u64>, chunked: bool },
+    File { file: File, offset: u64, remaining: u64 },
+}
+
+/// Why a streamed body could not be completed: the connection must close,
+/// because the client has been promised bytes that will not come.
+#[derive(Debug)]
+pub(crate) struct BodyFailed;
+
+/// The output buffer and the reply in flight.
+#[derive(Default)]
+pub(crate) struct Output {
+    buf: Vec<u8>,
+    written: usize,
+    pub(crate) in_flight: Option<InFlight>,
+}
+
+impl Output {
+    /// Bytes encoded but not yet written.
+    pub(crate) fn pending(&self) -> usize {
+        self.buf.len() - self.written
+    }
+
+    /// True when nothing is buffered and no body is streaming.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.pending() == 0 && self.in_flight.is_none()
+    }
+
+    /// True when the buffer is full enough to stop producing more.
+    pub(crate) fn is_full(&self) -> bool {
+        self.pending() >= HIGH_WATER
+    }
+
+    /// Gives the buffer's memory back (idle keep-alive connections hold none).
+    pub(crate) fn release_memory(&mut self) {
+        if self.is_idle() {
+            self.buf = Vec::new();
+            self.written = 0;
+        }
+    }
+
+    /// The bytes waiting to be written.
+    pub(crate) fn unwritten(&self) -> &[u8] {
+        &self.buf[self.written..]
+    }
+
+    /// Records that `n` bytes of [`Output::unwritten`] went out.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.written += n;
+        if self.written == self.buf.len() {
+            self.buf.clear();
+            self.written = 0;
+        }
+    }
+
+    /// Encodes `slot` (the queue's front). Starts streaming its body if needed.
+    pub(crate) fn start(&mut self, slot: Slot, cx: &HeadContext<'_>) {
+        match slot {
+            Slot::Continue => encode::encode_continue(&mut self.buf),
+            Slot::Ready(response, meta) => self.start_response(*response, meta, cx),
+        }
+    }
+
+    fn start_response(&mut self, response: Response, mut meta: ReplyMeta, cx: &HeadContext<'_>) {
+        let response = if response.invalid.is_some() { Response::error(500) } else { response };
+        meta.close |= response.close;
+        let framing = choose_framing(&response, &meta);
+        if framing == Framing::UntilClose {
+            meta.close = true;
+        }
+        let head = HeadParts {
+            status: response.status,
+            headers: &response.headers,
+            framing,
+            close: meta.close,
+            keep_alive_10: meta.keep_alive_10 && !meta.close,
+            date_line: cx.date_line,
+            server_line: cx.server_line,
+        };
+        encode::encode_head(&mut self.buf, &head);
+        let status = response.status;
+        let skip_body = meta.is_head || framing == Framing::NoBody;
+        // For the access log: the body bytes this reply carries (a file's are counted as sent).
+        let sent_body = match (&response.body.0, skip_body) {
+            (_, true) | (BodyKind::File { .. }, _) => 0,
+            (body, false) => body_len(body),
+        };
+        let body = if skip_body { None } else { self.begin_body(response.body.0, framing) };
+        self.in_flight = Some(InFlight { meta, status, sent_body, body });
+    }
+
+    /// Copies an in-memory body into the buffer; returns the streaming state otherwise.
+    fn begin_body(&mut self, body: BodyKind, framing: Framing) -> Option<Streaming> {
+        let chunked = framing == Framing::Chunked;
+        match body {
+            BodyKind::Empty => {
+                if chunked {
+                    encode::encode_last_chunk(&mut self.buf);
+                }
+                None
+            }
+            BodyKind::Bytes(b) => {
+                self.buf.extend_from_slice(&b);
+                None
+            }
+            BodyKind::Reader { reader, len } => Some(Streaming::Reader { reader, remaining: len, chunked }),
+            BodyKind::File { file, offset, len } => Some(Streaming::File { file, offset, remaining: len }),
+        }
+    }
+
+    /// Moves the in-flight body forward into the buffer (readers) as far as the
+    /// high-water mark allows. Returns Ok(true) when the reply is complete.
+    pub(crate) fn pump_body(&mut self, scratch: &mut [u8]) -> Result<bool, BodyFailed> {
+        let Some(flight) = self.in_flight.as_mut() else { return Ok(true) };
+        let done = match &mut flight.body {
+            None => true,
+            Some(Streaming::Reader { reader, remaining, chunked }) => {
+                pump_reader(&mut self.buf, self.written, reader, remaining, *chunked, scratch)?
+            }
+            // Files wait for an empty buffer, then go out with sendfile in `send_file_part`.
+            Some(Streaming::File { remaining, .. }) => *remaining == 0,
+        };
+        Ok(done)
+    }
+
+    /// True when the in-flight body is a file ready for sendfile (buffer drained).
+    pub(crate) fn wants_sendfile(&self) -> bool {
+        self.pending() == 0
+            && matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
+    }
+
+    /// Sends the next part of the in-flight file body through `send`.
+    pub(crate) fn send_file_part(
+        &mut self,
+        send: impl FnOnce(&File, &mut u64, usize) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let Some(InFlight { body: Some(Streaming::File { file, offset, remaining }), sent_body, .. }) =
+            self.in_flight.as_mut()
+        else {
+            return Ok(0);
+        };
+        let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
+        let sent = send(file, offset, want)?;
+        if sent == 0 {
+            // The file shrank under us: the promised length cannot be met.
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended early"));
+        }
+        *remaining -= sent as u64;
+        *sent_body += sent as u64;
+        Ok(sent)
+    }
+
+    /// Ends the in-flight reply, returning it for logging and the close decision.
+    pub(crate) fn finish(&mut self) -> Option<InFlight> {
+        self.in_flight.take()
+    }
+}
+
+fn body_len(body: &BodyKind) -> u64 {
+    match body {
+        BodyKind::Bytes(b) => b.len() as u64,
+        BodyKind::Reader { len, .. } => len.unwrap_or(0),
+        BodyKind::Empty | BodyKind::File { .. } => 0,
+    }
+}
+
+/// RFC 9112 §6.1–6.3, RFC 9110 §8.6: how this response's body is delimited.
+fn choose_framing(response: &Response, meta: &ReplyMeta) -> Framing {
+    if encode::status_has_no_body(response.status) {
+        return Framing::NoBody;
+    }
+    match response.body.len() {
+        Some(n) => Framing::Length(n),
+        // Chunked is HTTP/1.1 only (RFC 9112 §7); a 1.0 client reads until close.
+        None if meta.version == Version::Http11 => Framing::Chunked,
+        None => Framing::UntilClose,
+    }
+}
+
+fn pump_reader(
+    buf: &mut Vec<u8>,
+    written: usize,
+    reader: &mut Box<dyn Read + Send>,
+    remaining: &mut Option<u64>,
+    chunked: bool,
+    scratch: &mut [u8],
+) -> Result<bool, BodyFailed> {
+    while buf.len() - written < HIGH_WATER {
+        let want = remaining.map_or(STREAM_PIECE, |r| r.min(STREAM_PIECE as u64) as usize).min(scratch.len());
+        if want == 0 {
+            return Ok(true);
+        }
+        let n = match reader.read(&mut scratch[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                log::warn!("response body reader failed: {e}");
+                return Err(BodyFailed);
+            }
+        };
+        if n == 0 {
+            return finish_reader(buf, *remaining, chunked);
+        }
+        if chunked {
+            encode::encode_chunk(buf, &scratch[..n]);
+        } else {
+            buf.extend_from_slice(&scratch[..n]);
+        }
+        if let Some(r) = remaining {
+            *r -= n as u64;
+        }
+    }
+    Ok(false)
+}
+
+fn finish_reader(buf: &mut Vec<u8>, remaining: Option<u64>, chunked: bool) -> Result<bool, BodyFailed> {
+    match remaining {
+        Some(r) if r > 0 => {
+            log::warn!("response body reader ended {r} bytes short of its Content-Length");
+            Err(BodyFailed)
+        }
+        _ => {
+            if chunked {
+                encode::encode_last_chunk(buf);
+            }
+            Ok(true)
+        }
+    }
+}

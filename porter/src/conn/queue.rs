@@ -1,0 +1,118 @@
+//! The reply queue: one slot per parsed request, in request order.
+//!
+//! Requests are parsed ahead (pipelining, RFC 9112 §9.3.2) and each gets a slot
+//! when it is dispatched; replies leave strictly from the front, so a later
+//! request's reply never overtakes an earlier one. A `100 Continue` is a slot of
+//! its own, placed after every earlier reply.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::proto::parse::{Span, Version};
+use crate::request::Request;
+use crate::response::Response;
+
+/// What a reply needs to know about the request it answers.
+#[derive(Clone, Debug)]
+pub(crate) struct ReplyMeta {
+    /// HEAD: send the headers a GET would get, no body (RFC 9110 §9.3.2).
+    pub(crate) is_head: bool,
+    pub(crate) version: Version,
+    /// Close the connection after this reply.
+    pub(crate) close: bool,
+    /// An HTTP/1.0 client asked for keep-alive, so say `Connection: keep-alive`.
+    pub(crate) keep_alive_10: bool,
+    /// For the access log: the head bytes and the method and target spans.
+    pub(crate) log: Option<LogInfo>,
+}
+
+/// The request line pieces an access-log line needs, sharing the head's bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct LogInfo {
+    pub(crate) head: Bytes,
+    pub(crate) method: Span,
+    pub(crate) target: Span,
+    pub(crate) peer: Option<SocketAddr>,
+}
+
+impl ReplyMeta {
+    /// Metadata for replying to `req`.
+    pub(crate) fn of(req: &Request, access_log: bool) -> Self {
+        let parsed = req.parsed();
+        ReplyMeta {
+            is_head: req.is_head(),
+            version: parsed.version,
+            close: !parsed.keep_alive,
+            keep_alive_10: parsed.keep_alive && parsed.version == Version::Http10,
+            log: access_log.then(|| LogInfo {
+                head: req.head_bytes().clone(),
+                method: parsed.method,
+                target: parsed.target,
+                peer: req.peer_addr(),
+            }),
+        }
+    }
+
+    /// Metadata for an error reply to a request that could not be parsed.
+    pub(crate) fn for_error() -> Self {
+        ReplyMeta { is_head: false, version: Version::Http11, close: true, keep_alive_10: false, log: None }
+    }
+}
+
+/// One place in the reply order.
+#[derive(Debug)]
+pub(crate) enum Slot {
+    /// `100 Continue` for the request whose body is being read.
+    Continue,
+    /// A final response, ready to encode.
+    Ready(Box<Response>, ReplyMeta),
+}
+
+/// Slots in request order.
+#[derive(Debug, Default)]
+pub(crate) struct ReplyQueue {
+    slots: VecDeque<Slot>,
+}
+
+impl ReplyQueue {
+    pub(crate) fn push(&mut self, slot: Slot) {
+        self.slots.push_back(slot);
+    }
+
+    /// Takes the front slot if it can be written now.
+    pub(crate) fn pop_ready(&mut self) -> Option<Slot> {
+        self.slots.pop_front()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Marks the last queued final reply to carry `Connection: close`.
+    /// Returns false when there is none (nothing queued).
+    pub(crate) fn close_after_last(&mut self) -> bool {
+        match self.slots.iter_mut().rev().find_map(|s| match s {
+            Slot::Ready(_, meta) => Some(meta),
+            Slot::Continue => None,
+        }) {
+            Some(meta) => {
+                meta.close = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops a `100 Continue` that was queued but not sent (the body will not be read).
+    pub(crate) fn drop_pending_continue(&mut self) {
+        if matches!(self.slots.back(), Some(Slot::Continue)) {
+            self.slots.pop_back();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The handler contract: what porter calls for each request.
+//!
+//! A handler is called on the worker loop that parsed the request, once the body
+//! has been read. It must not block for long: every connection of that loop waits
+//! while it runs. A handler that panics is caught: its client gets a 500 and the
+//! connection and the worker live on.
+
+use crate::request::Request;
+use crate::response::Response;
+
+/// What a handler gives back for a request.
+///
+/// Today a reply is always an immediate [`Response`] (`Response` converts into
+/// `Reply`, so handlers simply return a `Response`). The type exists so that
+/// replies produced later, from another thread, fit the same signature.
+#[derive(Debug)]
+pub struct Reply(pub(crate) Response);
+
+impl From<Response> for Reply {
+    fn from(response: Response) -> Self {
+        Reply(response)
+    }
+}
+
+/// Answers requests. Implemented for every `Fn(Request) -> impl Into<Reply>`
+/// closure, and by [`Router`](crate::Router) and [`Files`](crate::Files).
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request whose body (if any) has been read in full.
+    fn handle(&self, request: Request) -> Reply;
+
+    /// Called with the request head before its body is read. Returning a response
+    /// answers the request without reading the body (no `100 Continue` is sent, the
+    /// body is drained or the connection closed): routers use it for 404 and 405,
+    /// authentication for 401. The default reads every body.
+    fn before_body(&self, _request: &Request) -> Option<Response> {
+        None
+    }
+}
+
+impl<F, R> Handler for F
+where
+    F: Fn(Request) -> R + Send + Sync + 'static,
+    R: Into<Reply>,
+{
+    fn handle(&self, request: Request) -> Reply {
+        self(request).into()
+    }
+}

@@ -1,0 +1,48 @@
+//! # porter
+//!
+//! A small, fast HTTP/1.1 server module: its own edge-triggered epoll loop over
+//! raw non-blocking sockets (through `rustix`), `httparse` for the wire syntax
+//! and porter's own RFC 9112 framing rules around it.
+//!
+//! ```no_run
+//! use porter::{Response, Server};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     Server::bind("127.0.0.1:8080")
+//!         .threads(1)
+//!         .run(|_req| Response::text("Hello, World!"))
+//! }
+//! ```
+//!
+//! The map of the crate:
+//! - [`Server`] / [`ServerBuilder`]: addresses, threads, [`Limits`], the handler.
+//! - [`Handler`]: anything answering a [`Request`] with a [`Response`]; closures,
+//!   [`Router`] and [`Files`] are handlers.
+//! - `event_loop`, `conn`, `proto`, `sys`: the loop, the connection state machine,
+//!   the HTTP/1.1 wire, and the system calls (private).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod conn;
+mod event_loop;
+mod files;
+mod handler;
+mod limits;
+mod proto;
+mod request;
+mod response;
+mod router;
+mod server;
+mod sys;
+
+pub use files::Files;
+pub use handler::{Handler, Reply};
+pub use limits::Limits;
+pub use proto::encode::reason_phrase;
+pub use request::{Request, Version};
+pub use response::{Body, HeaderError, Response};
+pub use router::Router;
+pub use server::{Server, ServerBuilder, ServerHandle};

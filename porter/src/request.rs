@@ -1,0 +1,141 @@
+//! `Request`: a parsed request head that owns its bytes, plus its body.
+//!
+//! The head is one immutable `Bytes` buffer split off the connection's read
+//! buffer (no copy); method, target and headers are index spans into it, so a
+//! request is `'static` and `Send`, and can be queued or moved to another thread.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::proto::parse::{ParsedHead, Span, TargetForm};
+
+pub use crate::proto::parse::Version;
+
+/// An HTTP request: method, target, headers and (fully read) body.
+pub struct Request {
+    head: Bytes,
+    parsed: ParsedHead,
+    body: Bytes,
+    params: Vec<(Arc<str>, Span)>,
+    peer: Option<SocketAddr>,
+}
+
+impl Request {
+    pub(crate) fn new(head: Bytes, parsed: ParsedHead, peer: Option<SocketAddr>) -> Self {
+        Request { head, parsed, body: Bytes::new(), params: Vec::new(), peer }
+    }
+
+    pub(crate) fn set_body(&mut self, body: Bytes) {
+        self.body = body;
+    }
+
+    pub(crate) fn parsed(&self) -> &ParsedHead {
+        &self.parsed
+    }
+
+    pub(crate) fn head_bytes(&self) -> &Bytes {
+        &self.head
+    }
+
+    fn text(&self, span: Span) -> &str {
+        // The parser admits only visible ASCII in the method and target.
+        std::str::from_utf8(span.get(&self.head)).unwrap_or("")
+    }
+
+    /// The method, e.g. `"GET"` (case-sensitive, RFC 9110 §9.1).
+    pub fn method(&self) -> &str {
+        self.text(self.parsed.method)
+    }
+
+    /// True for `HEAD`, whose response carries no body.
+    pub fn is_head(&self) -> bool {
+        self.method() == "HEAD"
+    }
+
+    /// The request-target exactly as sent: `/a/b?q=1`, `http://host/a`, or `*`.
+    pub fn target(&self) -> &str {
+        self.text(self.parsed.target)
+    }
+
+    /// The path of the target, still percent-encoded (`/` for `*` and an empty absolute path).
+    pub fn path(&self) -> &str {
+        match self.parsed.form {
+            TargetForm::Asterisk => "*",
+            _ if self.parsed.path.is_empty() => "/",
+            _ => self.text(self.parsed.path),
+        }
+    }
+
+    /// The query string after `?`, without the `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.parsed.query.map(|q| self.text(q))
+    }
+
+    /// The HTTP version of the request.
+    pub fn version(&self) -> Version {
+        self.parsed.version
+    }
+
+    /// The authority the request is for: the absolute-form target's, else the Host header's.
+    pub fn host(&self) -> Option<&str> {
+        self.parsed.host.map(|h| self.text(h))
+    }
+
+    /// The first value of header `name` (case-insensitive), if present and valid UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_bytes(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The first value of header `name` (case-insensitive) as raw bytes.
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.headers().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+
+    /// Every header in the order received: `(name, value)`; a repeated header appears repeatedly.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.parsed.headers.iter().map(|&(n, v)| (self.text(n), v.get(&self.head)))
+    }
+
+    /// The request body (empty when there is none).
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Takes the body out of the request without copying it.
+    pub fn take_body(&mut self) -> Bytes {
+        std::mem::take(&mut self.body)
+    }
+
+    /// A path parameter captured by the [`Router`](crate::Router), e.g. `id` in `/users/:id`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, _)| &**n == name).map(|&(_, v)| self.text(v))
+    }
+
+    pub(crate) fn set_params(&mut self, params: Vec<(Arc<str>, Span)>) {
+        self.params = params;
+    }
+
+    /// The span of the path within the head, for routers that capture parameters.
+    pub(crate) fn path_span(&self) -> Span {
+        self.parsed.path
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("version", &self.version())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}

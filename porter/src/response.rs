@@ -1,0 +1,291 @@
+//! `Response` and `Body`: what a handler hands back.
+//!
+//! Framing headers (`Content-Length`, `Transfer-Encoding`, `Connection`) and
+//! `Date`/`Server` belong to porter, which sets them from the body and the
+//! connection state; a handler that sets them has them ignored. Header names and
+//! values are checked when added: anything that could split the response (CR,
+//! LF, NUL, other controls) is refused, and a response carrying a refused header
+//! goes out as a bare 500 instead.
+
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+
+use bytes::Bytes;
+
+/// An HTTP response under construction.
+#[derive(Debug)]
+pub struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(Bytes, Bytes)>,
+    pub(crate) body: Body,
+    pub(crate) invalid: Option<HeaderError>,
+    pub(crate) close: bool,
+}
+
+/// A header that [`Response::try_header`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// The name is empty or has a byte that is not a token character (RFC 9110 §5.1).
+    InvalidName,
+    /// The value has CR, LF, NUL or another control character (RFC 9110 §5.5).
+    InvalidValue,
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderError::InvalidName => "invalid header name",
+            HeaderError::InvalidValue => "invalid header value (control character)",
+        })
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
+impl Response {
+    /// An empty response with `status` (100–999 are accepted; others become 500).
+    pub fn new(status: u16) -> Self {
+        let status = if (100..=999).contains(&status) { status } else { 500 };
+        Response { status, headers: Vec::new(), body: Body::empty(), invalid: None, close: false }
+    }
+
+    /// `200 OK` with a `text/plain; charset=utf-8` body.
+    pub fn text(body: impl Into<Bytes>) -> Self {
+        Response::new(200).header("Content-Type", "text/plain; charset=utf-8").body(body.into())
+    }
+
+    /// `200 OK` with a `text/html; charset=utf-8` body.
+    pub fn html(body: impl Into<Bytes>) -> Self {
+        Response::new(200).header("Content-Type", "text/html; charset=utf-8").body(body.into())
+    }
+
+    /// `200 OK` with an `application/octet-stream` body.
+    pub fn bytes(body: impl Into<Bytes>) -> Self {
+        Response::new(200).header("Content-Type", "application/octet-stream").body(body.into())
+    }
+
+    /// A response with `status` and a short plain-text body naming it, e.g. `404 Not Found`.
+    pub fn error(status: u16) -> Self {
+        let reason = crate::proto::encode::reason_phrase(status);
+        Response::new(status)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(format!("{status} {reason}\n"))
+    }
+
+    /// Sets the status code.
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = Response::new(status).status;
+        self
+    }
+
+    /// The status code.
+    pub fn status_code(&self) -> u16 {
+        self.status
+    }
+
+    /// Adds a header. An invalid name or value is refused and turns this
+    /// response into a 500 when sent (see [`Response::try_header`] to handle it).
+    pub fn header(self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        let (name, value) = (name.into(), value.into());
+        match check_header(&name, &value) {
+            Ok(()) => self.push_header(name, value),
+            Err(e) => {
+                log::error!("response header refused: {e}");
+                Response { invalid: Some(e), ..self }
+            }
+        }
+    }
+
+    /// Adds a header, or says why it cannot be sent.
+    pub fn try_header(self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<Self, HeaderError> {
+        let (name, value) = (name.into(), value.into());
+        check_header(&name, &value)?;
+        Ok(self.push_header(name, value))
+    }
+
+    fn push_header(mut self, name: Bytes, value: Bytes) -> Self {
+        if is_framing_header(&name) {
+            log::debug!("ignoring handler-set framing header {:?}", String::from_utf8_lossy(&name));
+        } else {
+            self.headers.push((name, value));
+        }
+        self
+    }
+
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header_value(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| &v[..])
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Asks porter to close the connection after this response (`Connection: close`).
+    pub fn close(mut self) -> Self {
+        self.close = true;
+        self
+    }
+}
+
+fn check_header(name: &[u8], value: &[u8]) -> Result<(), HeaderError> {
+    if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
+        return Err(HeaderError::InvalidName);
+    }
+    // RFC 9110 §5.5: field values are VCHAR, SP, HTAB and obs-text; CR, LF and NUL
+    // in particular would let a value start a new header or end the head.
+    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(HeaderError::InvalidValue);
+    }
+    Ok(())
+}
+
+/// RFC 9110 §5.6.2 tchar.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn is_framing_header(name: &[u8]) -> bool {
+    ["content-length", "transfer-encoding", "connection", "date", "server"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h.as_bytes()))
+}
+
+/// A response body: nothing, bytes in memory, a reader streamed piece by piece,
+/// or a file region sent with sendfile(2).
+pub struct Body(pub(crate) BodyKind);
+
+pub(crate) enum BodyKind {
+    Empty,
+    Bytes(Bytes),
+    /// Pulled into the output buffer as the socket drains. `len: None` means
+    /// unknown length: chunked on HTTP/1.1, close-delimited on HTTP/1.0.
+    Reader { reader: Box<dyn Read + Send>, len: Option<u64> },
+    File { file: File, offset: u64, len: u64 },
+}
+
+impl Body {
+    /// No body (Content-Length: 0 where a length applies).
+    pub fn empty() -> Self {
+        Body(BodyKind::Empty)
+    }
+
+    /// A body read from `reader` as the client drains the connection. With `len`
+    /// it is sent with Content-Length (the reader must yield exactly that many
+    /// bytes, else the connection is closed); without, it is sent chunked.
+    pub fn reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Self {
+        Body(BodyKind::Reader { reader: Box::new(reader), len })
+    }
+
+    /// `len` bytes of `file` from `offset`, sent with sendfile(2) on plain TCP.
+    pub fn file(file: File, offset: u64, len: u64) -> Self {
+        Body(BodyKind::File { file, offset, len })
+    }
+
+    /// The body's length, if known in advance.
+    pub fn len(&self) -> Option<u64> {
+        match &self.0 {
+            BodyKind::Empty => Some(0),
+            BodyKind::Bytes(b) => Some(b.len() as u64),
+            BodyKind::Reader { len, .. } => *len,
+            BodyKind::File { len, .. } => Some(*len),
+        }
+    }
+
+    /// True when the body is known to be empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            BodyKind::Empty => f.write_str("Body::Empty"),
+            BodyKind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
+            BodyKind::Reader { len, .. } => write!(f, "Body::Reader(len {len:?})"),
+            BodyKind::File { offset, len, .. } => write!(f, "Body::File({offset}+{len})"),
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        if b.is_empty() {
+            Body::empty()
+        } else {
+            Body(BodyKind::Bytes(b))
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(v: Vec<u8>) -> Self {
+        Body::from(Bytes::from(v))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(Bytes::from(s))
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(s: &'static [u8]) -> Self {
+        Body::from(Bytes::from_static(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_splitting_bytes_are_refused() {
+        for value in ["a\r\nX-Evil: 1", "a\nb", "a\rb", "a\0b", "a\x0bb", "a\x7fb"] {
+            let r = Response::new(200).try_header("X-A", value.to_string());
+            assert_eq!(r.unwrap_err(), HeaderError::InvalidValue, "{value:?}");
+        }
+        for name in ["", "X A", "X:A", "X\r\nA", "X\0"] {
+            let r = Response::new(200).try_header(name.to_string(), "v");
+            assert_eq!(r.unwrap_err(), HeaderError::InvalidName, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn refused_header_marks_response_invalid() {
+        let r = Response::text("x").header("X-A", "b\r\nc");
+        assert_eq!(r.invalid, Some(HeaderError::InvalidValue));
+        assert!(r.header_value("X-A").is_none());
+    }
+
+    #[test]
+    fn framing_headers_are_porters() {
+        let r = Response::text("x").header("Content-Length", "99").header("connection", "keep-alive");
+        assert!(r.header_value("content-length").is_none());
+        assert!(r.header_value("connection").is_none());
+        assert_eq!(r.header_value("content-type"), Some(&b"text/plain; charset=utf-8"[..]));
+    }
+
+    #[test]
+    fn tabs_and_obs_text_are_allowed_in_values() {
+        assert!(Response::new(200).try_header("X-A", "a\tb\u{e9}").is_ok());
+    }
+
+    #[test]
+    fn out_of_range_status_becomes_500() {
+        assert_eq!(Response::new(42).status_code(), 500);
+        assert_eq!(Response::new(1000).status_code(), 500);
+        assert_eq!(Response::new(204).status_code(), 204);
+    }
+}

@@ -1,0 +1,64 @@
+//! Sockets: bind a non-blocking listener (optionally SO_REUSEPORT, one per worker)
+//! and accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::net::{self, AddressFamily, SocketFlags, SocketType};
+
+/// Opens a non-blocking, close-on-exec listening socket on `addr`.
+///
+/// With `reuse_port`, several listeners (one per worker loop) may bind the same
+/// address and the kernel spreads new connections among them.
+pub(crate) fn bind_listener(addr: SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<TcpListener> {
+    let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let fd: OwnedFd = net::socket_with(family, SocketType::STREAM, flags, None)?;
+    net::sockopt::set_socket_reuseaddr(&fd, true)?;
+    if reuse_port {
+        net::sockopt::set_socket_reuseport(&fd, true)?;
+    }
+    net::bind(&fd, &addr)?;
+    net::listen(&fd, backlog)?;
+    Ok(TcpListener::from(fd))
+}
+
+/// Accepts one pending connection: non-blocking, close-on-exec, TCP_NODELAY set.
+/// `WouldBlock` means the backlog is empty.
+pub(crate) fn accept(listener: &TcpListener) -> io::Result<(TcpStream, Option<SocketAddr>)> {
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let (fd, peer) = net::acceptfrom_with(listener.as_fd(), flags)?;
+    // Replies are written whole, once per wake-up: Nagle would only add latency.
+    net::sockopt::set_tcp_nodelay(&fd, true)?;
+    let peer = peer.and_then(|a| SocketAddr::try_from(a).ok());
+    Ok((TcpStream::from(fd), peer))
+}
+
+/// True for accept errors that mean "out of file descriptors or memory": the
+/// caller should back off instead of retrying at once (it would spin).
+pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc_codes::EMFILE | libc_codes::ENFILE | libc_codes::ENOBUFS | libc_codes::ENOMEM))
+}
+
+/// True for accept errors that concern only the connection being accepted
+/// (it was reset before we took it): skip it and accept the next one.
+pub(crate) fn is_transient_accept_error(err: &io::Error) -> bool {
+    matches!(
+        err.raw_os_error(),
+        Some(libc_codes::ECONNABORTED | libc_codes::EPROTO | libc_codes::EPERM | libc_codes::EINTR)
+    )
+}
+
+/// The few errno values the accept path distinguishes.
+mod libc_codes {
+    use rustix::io::Errno;
+    pub(super) const EMFILE: i32 = Errno::MFILE.raw_os_error();
+    pub(super) const ENFILE: i32 = Errno::NFILE.raw_os_error();
+    pub(super) const ENOBUFS: i32 = Errno::NOBUFS.raw_os_error();
+    pub(super) const ENOMEM: i32 = Errno::NOMEM.raw_os_error();
+    pub(super) const ECONNABORTED: i32 = Errno::CONNABORTED.raw_os_error();
+    pub(super) const EPROTO: i32 = Errno::PROTO.raw_os_error();
+    pub(super) const EPERM: i32 = Errno::PERM.raw_os_error();
+    pub(super) const EINTR: i32 = Errno::INTR.raw_os_error();
+}
