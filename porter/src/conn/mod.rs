@@ -21,6 +21,9 @@ pub(crate) mod output;
 pub(crate) mod queue;
 pub(crate) mod transport;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -4,7 +4,8 @@ pub struct HeadLimits { pub max_request_line: usize, pub max_head: usize, pub ma
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Span { pub start: u32, pub end: u32 }
 impl Span { pub fn get<'a>(&self, buf: &'a [u8]) -> &'a [u8] { &buf[self.start as usize..self.end as usize] } pub fn is_empty(&self) -> bool { self.start == self.end } pub fn len(&self) -> usize { (self.end - self.start) as usize } }
-#[derive(Clone, Copy, Debug, PartialEq, Eq)] pub enum Version { Http10, Http11 }
+/// v
+#[derive(Clone, Copy, Debug, PartialEq, Eq)] pub enum Version { /** a */ Http10, /** b */ Http11 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq)] pub enum TargetForm { Origin, Absolute, Asterisk }
 #[derive(Clone, Copy, Debug, PartialEq, Eq)] pub enum BodyKind { None, Length(u64), Chunked }
 #[derive(Clone, Debug)]

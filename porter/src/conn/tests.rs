@@ -1,0 +1,388 @@
+//! The connection state machine driven by a scripted transport: input arrives in
+//! chosen pieces with `WouldBlock` between them, writes may be cut short, and the
+//! replies must be identical however the bytes were split.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use super::transport::Transport;
+use super::{After, Conn, Ctx};
+use crate::handler::Handler;
+use crate::limits::Limits;
+use crate::request::Request;
+use crate::response::Response;
+
+/// A transport that plays back input pieces and records what is written.
+#[derive(Default)]
+struct Script {
+    input: VecDeque<Option<Vec<u8>>>,
+    eof: bool,
+    output: Vec<u8>,
+    writes: usize,
+    /// Most bytes one write call accepts (None: all).
+    write_cap: Option<usize>,
+    /// Writes accepted before the next write says WouldBlock (None: unlimited).
+    write_budget: Option<usize>,
+    shut_down: bool,
+}
+
+impl Script {
+    fn new(pieces: &[&[u8]]) -> Self {
+        let mut s = Script { eof: true, ..Script::default() };
+        for p in pieces {
+            s.input.push_back(Some(p.to_vec()));
+            s.input.push_back(None); // WouldBlock between pieces
+        }
+        s
+    }
+}
+
+impl Read for Script {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.input.pop_front() {
+            Some(Some(mut data)) => {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                if n < data.len() {
+                    self.input.push_front(Some(data.split_off(n)));
+                }
+                Ok(n)
+            }
+            Some(None) => Err(io::ErrorKind::WouldBlock.into()),
+            None if self.eof => Ok(0),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl Write for Script {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.write_budget {
+            Some(0) => return Err(io::ErrorKind::WouldBlock.into()),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        let n = self.write_cap.map_or(buf.len(), |c| c.min(buf.len()));
+        self.output.extend_from_slice(&buf[..n]);
+        self.writes += 1;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Script {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shut_down = true;
+        Ok(())
+    }
+}
+
+/// Answers `METHOD path body-length body` so every reply names its request.
+struct Echo;
+
+impl Handler for Echo {
+    fn handle(&self, req: Request) -> crate::Reply {
+        if req.path() == "/panic" {
+            panic!("handler panic (expected by the test)");
+        }
+        let text = format!("{} {} {} {}", req.method(), req.path(), req.body().len(), String::from_utf8_lossy(req.body()));
+        Response::text(text).into()
+    }
+
+    fn before_body(&self, req: &Request) -> Option<Response> {
+        (req.path() == "/refuse").then(|| Response::error(403))
+    }
+}
+
+fn ctx<'a>(limits: &'a Limits, now: Instant) -> Ctx<'a> {
+    Ctx {
+        handler: &Echo,
+        limits,
+        date_line: b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
+        server_line: b"Server: porter\r\n",
+        access_log: false,
+        now,
+    }
+}
+
+/// Runs the connection until its script is exhausted; returns it.
+fn drive(script: Script, limits: &Limits) -> Conn<Script> {
+    let now = Instant::now();
+    let cx = ctx(limits, now);
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, None, now, limits);
+    for _ in 0..10_000 {
+        conn.readable = true;
+        conn.writable = true;
+        if conn.on_ready(&cx, &mut scratch) == After::Free || conn.io.input.is_empty() && !conn.readable {
+            break;
+        }
+    }
+    conn
+}
+
+fn output_of(pieces: &[&[u8]]) -> String {
+    String::from_utf8_lossy(&drive(Script::new(pieces), &Limits::default()).io.output).into_owned()
+}
+
+/// Status codes of the responses in `out`, in order.
+fn statuses(out: &str) -> Vec<u16> {
+    out.split("HTTP/1.1 ").skip(1).filter_map(|r| r.get(..3)?.parse().ok()).collect()
+}
+
+const PIPELINE: &[u8] = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n\
+POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\
+POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nT: v\r\n\r\n\
+HEAD /d HTTP/1.1\r\nHost: x\r\n\r\n\
+GET /e HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+#[test]
+fn pipelined_replies_leave_in_order() {
+    let out = output_of(&[PIPELINE]);
+    assert_eq!(statuses(&out), [200, 200, 200, 200, 200]);
+    let bodies: Vec<&str> = ["GET /a 0 ", "POST /b 5 hello", "POST /c 5 abcde", "GET /e 0 "].to_vec();
+    let mut at = 0;
+    for b in bodies {
+        let found = out[at..].find(b).unwrap_or_else(|| panic!("{b:?} missing or out of order in {out}"));
+        at += found + b.len();
+    }
+    assert!(!out.contains("HEAD /d"), "HEAD reply carries no body");
+    assert!(out.ends_with("GET /e 0 "), "nothing after the close reply");
+    assert!(out.contains("Connection: close\r\n"));
+}
+
+#[test]
+fn every_split_of_a_pipeline_gives_the_same_replies() {
+    let whole = output_of(&[PIPELINE]);
+    for i in 1..PIPELINE.len() {
+        let split = output_of(&[&PIPELINE[..i], &PIPELINE[i..]]);
+        assert_eq!(split, whole, "split at byte {i}");
+    }
+}
+
+#[test]
+fn byte_by_byte_input_gives_the_same_replies() {
+    let whole = output_of(&[PIPELINE]);
+    let pieces: Vec<&[u8]> = PIPELINE.chunks(1).collect();
+    assert_eq!(output_of(&pieces), whole);
+}
+
+#[test]
+fn ready_replies_are_coalesced_into_one_write() {
+    let one = b"GET /p HTTP/1.1\r\nHost: x\r\n\r\n";
+    let input: Vec<u8> = one.repeat(16);
+    let conn = drive(Script::new(&[&input]), &Limits::default());
+    assert_eq!(statuses(&String::from_utf8_lossy(&conn.io.output)).len(), 16);
+    assert_eq!(conn.io.writes, 1, "16 pipelined replies, one write");
+}
+
+#[test]
+fn short_writes_and_would_block_lose_nothing() {
+    let whole = output_of(&[PIPELINE]);
+    let mut script = Script::new(&[PIPELINE]);
+    script.write_cap = Some(7);
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = ctx(&limits, now);
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, None, now, &limits);
+    for _ in 0..10_000 {
+        conn.io.write_budget = Some(3); // three writes per wake-up, then WouldBlock
+        conn.readable = true;
+        conn.writable = true;
+        if conn.on_ready(&cx, &mut scratch) == After::Free {
+            break;
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&conn.io.output), whole);
+}
+
+#[test]
+fn pipelining_is_bounded_by_max_pipelined_while_the_client_does_not_read() {
+    let limits = Limits { max_pipelined: 4, ..Limits::default() };
+    let one = b"GET /p HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut script = Script::new(&[&one.repeat(10)]);
+    script.write_budget = Some(0); // the client never reads
+    let now = Instant::now();
+    let cx = ctx(&limits, now);
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, None, now, &limits);
+    conn.on_ready(&cx, &mut scratch);
+    assert!(conn.replies.len() <= 4, "queued {}", conn.replies.len());
+    conn.io.write_budget = None;
+    for _ in 0..100 {
+        conn.readable = true;
+        conn.writable = true;
+        conn.on_ready(&cx, &mut scratch);
+    }
+    assert_eq!(statuses(&String::from_utf8_lossy(&conn.io.output)).len(), 10);
+}
+
+#[test]
+fn bad_request_answers_400_and_closes_after_earlier_replies() {
+    let out = output_of(&[b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /bad\x01 HTTP/1.1\r\nHost: x\r\n\r\nGET /never HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    assert_eq!(statuses(&out), [200, 400]);
+    assert!(!out.contains("/never"));
+    assert!(out.trim_end().ends_with("400 Bad Request"));
+}
+
+#[test]
+fn expect_continue_gets_100_before_the_body_is_read() {
+    let head = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    let out = output_of(&[head, b"abc"]);
+    assert_eq!(statuses(&out), [100, 200]);
+    assert!(out.starts_with("HTTP/1.1 100 Continue\r\n\r\n"));
+}
+
+#[test]
+fn early_refusal_with_expect_sends_no_100_and_closes() {
+    let head = b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    let conn = drive(Script::new(&[head]), &Limits::default());
+    let out = String::from_utf8_lossy(&conn.io.output);
+    assert_eq!(statuses(&out), [403]);
+    assert!(out.contains("Connection: close"));
+}
+
+#[test]
+fn early_refusal_without_expect_drains_the_body_and_keeps_going() {
+    let out = output_of(&[
+        b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+        b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]);
+    assert_eq!(statuses(&out), [403, 200]);
+    assert!(!out.contains("smuggled"), "the drained body is never parsed as a request");
+    assert!(out.contains("GET /next 0"));
+}
+
+#[test]
+fn announced_body_over_the_limit_is_413_without_reading_it() {
+    let limits = Limits { max_body: 4, ..Limits::default() };
+    let conn = drive(Script::new(&[b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"]), &limits);
+    let out = String::from_utf8_lossy(&conn.io.output);
+    assert_eq!(statuses(&out), [413]);
+    assert!(out.contains("Connection: close"));
+}
+
+#[test]
+fn chunked_body_over_the_limit_is_413() {
+    let limits = Limits { max_body: 4, ..Limits::default() };
+    let input = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n";
+    let out = String::from_utf8_lossy(&drive(Script::new(&[input]), &limits).io.output).into_owned();
+    assert_eq!(statuses(&out), [413]);
+}
+
+#[test]
+fn handler_panic_becomes_500_and_the_connection_lives_on() {
+    let out = output_of(&[b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    assert_eq!(statuses(&out), [500, 200]);
+}
+
+#[test]
+fn http10_closes_unless_keep_alive_is_asked() {
+    let out = output_of(&[b"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n"]);
+    assert_eq!(statuses(&out), [200]);
+    assert!(out.contains("Connection: close"));
+    let out = output_of(&[b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n"]);
+    assert_eq!(statuses(&out), [200, 200]);
+    assert!(out.contains("Connection: keep-alive"));
+}
+
+#[test]
+fn half_closed_client_still_gets_its_replies_and_then_the_connection_dies() {
+    let conn = drive(Script::new(&[b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"]), &Limits::default());
+    assert_eq!(statuses(&String::from_utf8_lossy(&conn.io.output)), [200]);
+    assert_eq!(conn.phase, super::Phase::Dead);
+}
+
+#[test]
+fn idle_connection_holds_no_buffers() {
+    let mut script = Script::new(&[b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    script.eof = false;
+    let conn = drive(script, &Limits::default());
+    assert_eq!(conn.rbuf.capacity(), 0);
+    assert!(conn.out.is_idle());
+    assert_eq!(conn.timer, super::TimerKind::Idle);
+}
+
+#[test]
+fn slow_head_times_out_with_408_even_while_trickling() {
+    let limits = Limits { header_timeout: Duration::from_secs(10), ..Limits::default() };
+    let mut script = Script::new(&[b"GET /a HTTP/1.1\r\n"]);
+    script.eof = false;
+    let start = Instant::now();
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, None, start, &limits);
+    conn.on_ready(&ctx(&limits, start), &mut scratch);
+    let deadline = conn.deadline().expect("a header deadline");
+    // One more byte five seconds later does not move the deadline.
+    conn.io.input.push_back(Some(b"H".to_vec()));
+    conn.readable = true;
+    conn.on_ready(&ctx(&limits, start + Duration::from_secs(5)), &mut scratch);
+    assert_eq!(conn.deadline(), Some(deadline));
+    conn.on_timer(&ctx(&limits, deadline), &mut scratch);
+    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+    assert_eq!(statuses(&out), [408]);
+    assert!(out.contains("Connection: close"));
+}
+
+#[test]
+fn idle_timeout_closes_silently() {
+    let limits = Limits::default();
+    let mut script = Script::new(&[b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    script.eof = false;
+    let conn_start = Instant::now();
+    let mut conn = drive(script, &limits);
+    let written = conn.io.output.len();
+    let deadline = conn.deadline().expect("idle deadline");
+    assert!(deadline >= conn_start + limits.idle_timeout);
+    let mut scratch = vec![0u8; 4096];
+    assert_eq!(conn.on_timer(&ctx(&limits, deadline), &mut scratch), After::Free);
+    assert_eq!(conn.io.output.len(), written, "no bytes on an idle close");
+}
+
+#[test]
+fn a_reader_body_streams_chunked_and_a_short_reader_closes() {
+    struct Streams;
+    impl Handler for Streams {
+        fn handle(&self, req: Request) -> crate::Reply {
+            let data = vec![b'z'; 100_000];
+            let body = match req.path() {
+                "/chunked" => crate::Body::reader(io::Cursor::new(data), None),
+                _ => crate::Body::reader(io::Cursor::new(data), Some(200_000)),
+            };
+            Response::new(200).body(body).into()
+        }
+    }
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { handler: &Streams, ..ctx(&limits, now) };
+    let mut scratch = vec![0u8; 16 * 1024];
+    let mut conn = Conn::new(Script::new(&[b"GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"]), None, now, &limits);
+    for _ in 0..100 {
+        conn.readable = true;
+        conn.writable = true;
+        if conn.on_ready(&cx, &mut scratch) == After::Free {
+            break;
+        }
+    }
+    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+    assert!(out.contains("Transfer-Encoding: chunked\r\n"));
+    assert!(out.ends_with("\r\n0\r\n\r\n"));
+    assert_eq!(out.matches('z').count(), 100_000);
+
+    let mut conn = Conn::new(Script::new(&[b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n"]), None, now, &limits);
+    let mut after = After::Wait;
+    for _ in 0..100 {
+        conn.readable = true;
+        conn.writable = true;
+        after = conn.on_ready(&cx, &mut scratch);
+        if after == After::Free {
+            break;
+        }
+    }
+    assert_eq!(after, After::Free, "a body shorter than its Content-Length ends the connection");
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test porter has, after installing what the tests need.
+#
+#   ./scripts/test.sh
+#
+# Installs (if missing, via apt-get): curl and python3, which the loopback tests
+# use as real clients. Then: unit, property and loopback tests for the whole
+# workspace, the doc tests, and `cargo doc` with warnings denied.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v curl >/dev/null || need+=(curl)
+command -v python3 >/dev/null || need+=(python3)
+if ((${#need[@]})); then
+  echo "installing test tools: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+cargo build --workspace --all-targets --quiet
+cargo test --workspace --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+echo "all tests passed"
