@@ -1,1 +1,97 @@
-fn main(){}
+//! `porter`: serve a directory (or the built-in demo site) over HTTP/1.1.
+//!
+//! Parses the flags (`args`), sets up logging to stderr, builds the handler
+//! (`porter::Files` for `--root`, else `demo::Demo`), binds, prints one startup
+//! line and runs until killed. Every failure is one `porter: ...` line on
+//! stderr and exit status 1 (flag errors: clap's message and status 2).
+
+mod args;
+mod demo;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+use porter::{Handler, Server};
+
+use crate::args::Args;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(&args);
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("porter: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    match &args.root {
+        Some(dir) => {
+            let files = porter::Files::new(dir).map_err(|e| format!("--root {}: {}", dir.display(), os_message(&e)))?;
+            let what = files.root().display().to_string();
+            serve(args, files, &what)
+        }
+        None => serve(args, demo::Demo, "built-in demo site"),
+    }
+}
+
+/// Binds every address, announces them and runs the server until the process ends.
+fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
+    let server = Server::builder().threads(args.threads).limits(args.limits()).access_log(args.access_log());
+    let server = args.addrs().into_iter().fold(server, |b, addr| b.listen(addr));
+    let server = server.build(handler).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        let urls: Vec<String> = server.local_addrs().iter().map(|a| format!("http://{a}")).collect();
+        let threads = thread_count(args.threads);
+        let plural = if threads == 1 { "" } else { "s" };
+        eprintln!("porter: serving {what} on {} ({threads} thread{plural})", urls.join(", "));
+    }
+    server.run().map_err(|e| e.to_string())
+}
+
+/// The number of workers porter starts for `--threads N` (0: one per core, as porter decides).
+fn thread_count(requested: usize) -> usize {
+    match requested {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// Logs to stderr. `RUST_LOG` wins when set; otherwise warnings, plus the
+/// access log (target `porter::access`) at info when it is on.
+fn init_logging(args: &Args) {
+    let default = if args.access_log() { "warn,porter::access=info" } else { "warn" };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
+}
+
+/// An I/O error's text without the ` (os error N)` suffix, for messages about files.
+fn os_message(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_message_drops_the_error_number() {
+        let e = io::Error::from(io::ErrorKind::NotFound);
+        assert!(!os_message(&e).is_empty());
+        assert_eq!(os_message(&io::Error::from_raw_os_error(2)), "No such file or directory");
+        assert_eq!(os_message(&io::Error::other("plain")), "plain");
+    }
+
+    #[test]
+    fn thread_count_resolves_zero() {
+        assert!(thread_count(0) >= 1);
+        assert_eq!(thread_count(3), 3);
+    }
+}

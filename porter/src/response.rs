@@ -44,9 +44,10 @@ impl fmt::Display for HeaderError {
 impl std::error::Error for HeaderError {}
 
 impl Response {
-    /// An empty response with `status` (100–999 are accepted; others become 500).
+    /// An empty response with `status`: 200–599 (RFC 9110 §15). Anything else
+    /// becomes 500, including 1xx, which is never a final response.
     pub fn new(status: u16) -> Self {
-        let status = if (100..=999).contains(&status) { status } else { 500 };
+        let status = if (200..=599).contains(&status) { status } else { 500 };
         Response { status, headers: Vec::new(), body: Body::empty(), invalid: None, close: false }
     }
 
@@ -68,9 +69,7 @@ impl Response {
     /// A response with `status` and a short plain-text body naming it, e.g. `404 Not Found`.
     pub fn error(status: u16) -> Self {
         let reason = crate::proto::encode::reason_phrase(status);
-        Response::new(status)
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .body(format!("{status} {reason}\n"))
+        Response::new(status).header("Content-Type", "text/plain; charset=utf-8").body(format!("{status} {reason}\n"))
     }
 
     /// Sets the status code.
@@ -163,8 +162,15 @@ pub(crate) enum BodyKind {
     Bytes(Bytes),
     /// Pulled into the output buffer as the socket drains. `len: None` means
     /// unknown length: chunked on HTTP/1.1, close-delimited on HTTP/1.0.
-    Reader { reader: Box<dyn Read + Send>, len: Option<u64> },
-    File { file: File, offset: u64, len: u64 },
+    Reader {
+        reader: Box<dyn Read + Send>,
+        len: Option<u64>,
+    },
+    File {
+        file: File,
+        offset: u64,
+        len: u64,
+    },
 }
 
 impl Body {
@@ -284,8 +290,9 @@ mod tests {
 
     #[test]
     fn out_of_range_status_becomes_500() {
-        assert_eq!(Response::new(42).status_code(), 500);
-        assert_eq!(Response::new(1000).status_code(), 500);
+        for bad in [42, 100, 103, 199, 600, 999, 1000] {
+            assert_eq!(Response::new(bad).status_code(), 500, "{bad}");
+        }
         assert_eq!(Response::new(204).status_code(), 204);
     }
 }

@@ -228,20 +228,25 @@ fn match_path(segments: &[Segment], path: &str, base: Span) -> Option<Vec<(Arc<s
 mod tests {
     use super::*;
 
-    fn spans(pattern: &str, path: &str) -> Option<Vec<(String, String)>> {
+    /// Captured `(name, value)` pairs, or `None` for no match.
+    type Captures = Option<Vec<(String, String)>>;
+
+    fn spans(pattern: &str, path: &str) -> Captures {
         let base = Span { start: 0, end: path.len() as u32 };
         match_path(&parse_pattern(pattern), path, base).map(|ps| {
-            ps.into_iter().map(|(n, s)| (n.to_string(), String::from_utf8_lossy(s.get(path.as_bytes())).into())).collect()
+            ps.into_iter()
+                .map(|(n, s)| (n.to_string(), String::from_utf8_lossy(s.get(path.as_bytes())).into()))
+                .collect()
         })
     }
 
-    fn caps(pairs: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+    fn caps(pairs: &[(&str, &str)]) -> Captures {
         Some(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
     }
 
     #[test]
     fn pattern_matching_table() {
-        let cases: &[(&str, &str, Option<Vec<(String, String)>>)] = &[
+        let cases: &[(&str, &str, Captures)] = &[
             ("/", "/", caps(&[])),
             ("/", "/x", None),
             ("/plaintext", "/plaintext", caps(&[])),

@@ -221,7 +221,8 @@ impl ServerBuilder {
         };
         let (workers, addrs) = bind_all(&self.addrs, threads)?;
         let server_line = self.server_name.as_deref().map_or_else(Vec::new, server_line);
-        let config = LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, access_log: self.access_log };
+        let config =
+            LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, access_log: self.access_log };
         Ok(Server { workers, addrs, config: Arc::new(config) })
     }
 

@@ -27,10 +27,8 @@ pub(crate) enum Reading {
     Head,
     /// A request body; `request` is `None` when the body is being drained.
     Body(Box<BodyRead>),
-    /// Nothing more: an error or `Connection: close` ended the request stream.
+    /// Nothing more: an error, `Connection: close` or the peer's EOF ended the request stream.
     Stopped,
-    /// Nothing more: the peer half-closed its side.
-    PeerClosed,
 }
 
 /// A body being read (or drained) for one request.
@@ -49,11 +47,17 @@ impl<T: Transport> Conn<T> {
             let progressed = match self.reading {
                 Reading::Head => self.parse_next(ctx),
                 Reading::Body(_) => self.read_body(ctx),
-                Reading::Stopped | Reading::PeerClosed => false,
+                Reading::Stopped => false,
             };
             if !progressed {
                 break;
             }
+        }
+        if self.peer_eof && self.reading.is_accepting() && self.replies.len() < ctx.limits.max_pipelined {
+            // RFC 9112 §9.6: the peer half-closed. Every complete request has been
+            // dispatched and still gets its reply; a trailing partial one never will.
+            self.rbuf.clear();
+            self.stop_reading();
         }
     }
 
@@ -108,9 +112,11 @@ impl<T: Transport> Conn<T> {
 
     /// The handler answered from the head alone: the body is not for anyone.
     fn answer_early(&mut self, response: Response, mut meta: ReplyMeta, decoder: Decoder, expect_continue: bool) {
-        if expect_continue {
+        meta.close |= response.close;
+        if expect_continue || meta.close {
             // RFC 9110 §10.1.1: a client told "no" without a 100 may never send the
-            // body, so it cannot be drained: close after this reply.
+            // body, so it cannot be drained: close after this reply. And after a
+            // closing reply nothing more is read (RFC 9112 §9.6).
             meta.close = true;
             self.replies.push(Slot::Ready(Box::new(response), meta));
             self.stop_reading();
@@ -197,9 +203,7 @@ impl<T: Transport> Conn<T> {
 
     /// No more requests will be read; the last reply says `Connection: close`.
     pub(super) fn stop_reading(&mut self) {
-        if !self.reading.is_peer_closed() {
-            self.reading = Reading::Stopped;
-        }
+        self.reading = Reading::Stopped;
         self.replies.drop_pending_continue();
         if self.replies.close_after_last() {
             return;
@@ -213,9 +217,9 @@ impl<T: Transport> Conn<T> {
 }
 
 impl Reading {
-    /// True when the peer half-closed.
-    pub(crate) fn is_peer_closed(&self) -> bool {
-        matches!(self, Reading::PeerClosed)
+    /// True while more request bytes are wanted.
+    pub(crate) fn is_accepting(&self) -> bool {
+        matches!(self, Reading::Head | Reading::Body(_))
     }
 }
 
@@ -234,4 +238,3 @@ pub(crate) fn log_access(info: &LogInfo, status: u16, bytes: u64) {
     let peer = info.peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
     log::info!(target: "porter::access", "{peer} \"{method} {target}\" {status} {bytes}");
 }
-

@@ -73,6 +73,13 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
 }
 
+/// What moved during a turn.
+#[derive(Clone, Copy, Debug, Default)]
+struct Progress {
+    read: bool,
+    wrote: bool,
+}
+
 /// What the loop should do with a connection after a turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum After {
@@ -100,6 +107,8 @@ pub(crate) struct Conn<T> {
     deadline: Option<Instant>,
     /// A new request head began since the timer was last set.
     head_started: bool,
+    /// The peer sent EOF (half-closed): no more bytes will come.
+    peer_eof: bool,
 }
 
 impl<T: Transport> Conn<T> {
@@ -118,6 +127,7 @@ impl<T: Transport> Conn<T> {
             timer: TimerKind::Header,
             deadline: Some(now + limits.header_timeout),
             head_started: false,
+            peer_eof: false,
         }
     }
 
@@ -135,24 +145,26 @@ impl<T: Transport> Conn<T> {
     /// ready replies, until nothing moves or the read budget is spent.
     pub(crate) fn on_ready(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8]) -> After {
         let mut budget = READ_BUDGET;
-        loop {
-            let read = self.try_read(ctx, scratch, &mut budget);
+        let mut progress = Progress::default();
+        let after = loop {
+            let read = self.try_read(scratch, &mut budget, ctx.limits);
             self.process_input(ctx);
             let wrote = self.try_flush(ctx, scratch);
             self.advance_phase();
+            progress.read |= read;
+            progress.wrote |= wrote;
             if self.phase == Phase::Dead {
                 return After::Free;
             }
             if !(read || wrote) {
-                break;
+                break After::Wait;
             }
             if budget == 0 {
-                self.settle(ctx.now, ctx.limits);
-                return if self.readable { After::Again } else { After::Wait };
+                break if self.readable { After::Again } else { After::Wait };
             }
-        }
-        self.settle(ctx.now, ctx.limits);
-        After::Wait
+        };
+        self.settle(ctx.now, ctx.limits, progress);
+        after
     }
 
     /// Fires the current timeout if `now` has reached it.
@@ -164,6 +176,8 @@ impl<T: Transport> Conn<T> {
         log::debug!("{:?}: {:?} timeout", self.peer, self.timer);
         match self.timer {
             TimerKind::None => return After::Wait,
+            // A connection that never sent a byte is closed without a word.
+            TimerKind::Header if self.rbuf.is_empty() => self.phase = Phase::Dead,
             // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
             TimerKind::Header | TimerKind::Body => self.reject(408),
             TimerKind::Idle | TimerKind::Write | TimerKind::Linger => self.phase = Phase::Dead,
@@ -176,12 +190,9 @@ impl<T: Transport> Conn<T> {
         self.on_ready(ctx, scratch)
     }
 
-    fn try_read(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8], budget: &mut usize) -> bool {
-        if !self.readable || *budget == 0 || !self.wants_input(ctx) {
-            return false;
-        }
+    fn try_read(&mut self, scratch: &mut [u8], budget: &mut usize, limits: &Limits) -> bool {
         let mut progressed = false;
-        while self.readable && *budget > 0 && self.wants_input(ctx) {
+        while self.readable && *budget > 0 && self.wants_input(limits) {
             match self.io.read(scratch) {
                 Ok(0) => {
                     self.on_peer_eof();
@@ -213,9 +224,11 @@ impl<T: Transport> Conn<T> {
 
     /// True when the connection should read now: not while the reply queue or
     /// the output buffer is full (backpressure on pipelining clients).
-    fn wants_input(&self, ctx: &Ctx<'_>) -> bool {
+    fn wants_input(&self, limits: &Limits) -> bool {
         match self.phase {
-            Phase::Open => self.replies.len() < ctx.limits.max_pipelined && !self.out.is_full(),
+            Phase::Open => {
+                self.reading.is_accepting() && self.replies.len() < limits.max_pipelined && !self.out.is_full()
+            }
             Phase::Lingering => true,
             Phase::Closing | Phase::Dead => false,
         }
@@ -227,11 +240,8 @@ impl<T: Transport> Conn<T> {
             Phase::Lingering => self.phase = Phase::Dead,
             // RFC 9112 §9.6: a half-closed client still gets its queued replies;
             // an incomplete request is simply abandoned.
-            _ => {
-                self.reading = Reading::PeerClosed;
-                self.rbuf.clear();
-                self.stop_reading();
-            }
+            // The buffered requests are still processed (see `process_input`).
+            _ => self.peer_eof = true,
         }
     }
 
@@ -247,10 +257,7 @@ impl<T: Transport> Conn<T> {
         while self.writable && matches!(self.phase, Phase::Open | Phase::Closing) {
             self.fill_output(ctx, scratch);
             let result = if self.out.pending() > 0 {
-                self.io.write(self.out.unwritten()).map(|n| {
-                    self.out.consume(n);
-                    n
-                })
+                self.io.write(self.out.unwritten()).inspect(|&n| self.out.consume(n))
             } else if self.out.wants_sendfile() {
                 let io = &mut self.io;
                 self.out.send_file_part(|f, off, len| io.send_file(f, off, len))
@@ -267,10 +274,6 @@ impl<T: Transport> Conn<T> {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => self.on_io_error("write", &e),
             }
-        }
-        if progressed && self.out.is_idle() {
-            // Completed replies may have been waiting on a body; finish them.
-            self.fill_output(ctx, scratch);
         }
         progressed
     }
@@ -330,19 +333,22 @@ impl<T: Transport> Conn<T> {
     }
 
     fn peer_done(&self) -> bool {
-        self.reading.is_peer_closed()
+        self.peer_eof
     }
 
     /// After a turn: release idle memory and pick the timeout that now applies.
-    fn settle(&mut self, now: Instant, limits: &Limits) {
+    fn settle(&mut self, now: Instant, limits: &Limits, progress: Progress) {
         if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
             self.rbuf = BytesMut::new();
         }
         self.out.release_memory();
         let kind = self.current_timer();
+        // The header timeout runs from a head's first byte (trickling does not
+        // extend it); body and write timeouts measure the pause since progress.
         let restart = kind != self.timer
             || (kind == TimerKind::Header && self.head_started)
-            || matches!(kind, TimerKind::Body | TimerKind::Write);
+            || (kind == TimerKind::Body && progress.read)
+            || (kind == TimerKind::Write && progress.wrote);
         self.head_started = false;
         if restart {
             self.timer = kind;

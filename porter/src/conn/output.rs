@@ -99,7 +99,14 @@ impl Output {
     }
 
     fn start_response(&mut self, response: Response, mut meta: ReplyMeta, cx: &HeadContext<'_>) {
-        let response = if response.invalid.is_some() { Response::error(500) } else { response };
+        // A refused header, or a 1xx from a handler: a 1xx is never a final
+        // response (RFC 9110 §15.2), and sending one would desynchronise the client.
+        let response = if response.invalid.is_some() || response.status < 200 {
+            log::error!("handler response unusable (status {}); answering 500", response.status);
+            Response::error(500)
+        } else {
+            response
+        };
         meta.close |= response.close;
         let framing = choose_framing(&response, &meta);
         if framing == Framing::UntilClose {

@@ -89,7 +89,8 @@ impl Handler for Echo {
         if req.path() == "/panic" {
             panic!("handler panic (expected by the test)");
         }
-        let text = format!("{} {} {} {}", req.method(), req.path(), req.body().len(), String::from_utf8_lossy(req.body()));
+        let text =
+            format!("{} {} {} {}", req.method(), req.path(), req.body().len(), String::from_utf8_lossy(req.body()));
         Response::text(text).into()
     }
 
@@ -118,7 +119,7 @@ fn drive(script: Script, limits: &Limits) -> Conn<Script> {
     for _ in 0..10_000 {
         conn.readable = true;
         conn.writable = true;
-        if conn.on_ready(&cx, &mut scratch) == After::Free || conn.io.input.is_empty() && !conn.readable {
+        if conn.on_ready(&cx, &mut scratch) == After::Free || !conn.io.eof && conn.io.input.is_empty() {
             break;
         }
     }

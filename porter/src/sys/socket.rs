@@ -38,7 +38,10 @@ pub(crate) fn accept(listener: &TcpListener) -> io::Result<(TcpStream, Option<So
 /// True for accept errors that mean "out of file descriptors or memory": the
 /// caller should back off instead of retrying at once (it would spin).
 pub(crate) fn is_resource_exhaustion(err: &io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc_codes::EMFILE | libc_codes::ENFILE | libc_codes::ENOBUFS | libc_codes::ENOMEM))
+    matches!(
+        err.raw_os_error(),
+        Some(libc_codes::EMFILE | libc_codes::ENFILE | libc_codes::ENOBUFS | libc_codes::ENOMEM)
+    )
 }
 
 /// True for accept errors that concern only the connection being accepted

@@ -1,0 +1,165 @@
+//! The command line: every flag, its default, and the checks clap does for us.
+//!
+//! A bad flag or value ends the process in clap's usual way (a message and exit
+//! status 2). Addresses are resolved here, so `--listen nowhere:80` is a flag
+//! error too; everything that needs the filesystem or the network (the root
+//! directory, binding the port) is checked later, in `main`.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// porter: serve a directory over HTTP/1.1.
+///
+/// With no --root, porter serves a small built-in demo site (and /plaintext,
+/// "Hello, World!", for benchmarks).
+#[derive(Debug, Parser)]
+#[command(name = "porter", version)]
+pub struct Args {
+    /// Address to listen on, as HOST:PORT (repeat for several)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    pub listen: Vec<ListenAddr>,
+
+    /// Serve the files under this directory [default: the built-in demo site]
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Worker threads; 0 means one per CPU core
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Do not log a line per request (the access log goes to stderr by default)
+    #[arg(long)]
+    pub no_access_log: bool,
+
+    /// Print only warnings and errors: no startup line, no access log
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Largest request body accepted, in bytes; larger bodies get 413
+    #[arg(long, value_name = "BYTES", default_value_t = porter::Limits::default().max_body)]
+    pub max_body: u64,
+
+    /// Seconds a client has to send a whole request head; then 408
+    #[arg(long, value_name = "SECS", default_value_t = porter::Limits::default().header_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+
+    /// Seconds an idle keep-alive connection is kept open
+    #[arg(long, value_name = "SECS", default_value_t = porter::Limits::default().idle_timeout.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// Most open connections per worker thread
+    #[arg(long, value_name = "N", default_value_t = porter::Limits::default().max_connections,
+          value_parser = parse_positive)]
+    pub max_connections: usize,
+}
+
+/// One `--listen` value: every address its host name resolved to.
+#[derive(Clone, Debug)]
+pub struct ListenAddr(pub Vec<SocketAddr>);
+
+impl Args {
+    /// Every address to listen on, in the order given.
+    pub fn addrs(&self) -> Vec<SocketAddr> {
+        self.listen.iter().flat_map(|l| l.0.iter().copied()).collect()
+    }
+
+    /// True when a line per request should be logged.
+    pub fn access_log(&self) -> bool {
+        !self.no_access_log && !self.quiet
+    }
+
+    /// porter's defaults with the limits given on the command line.
+    pub fn limits(&self) -> porter::Limits {
+        porter::Limits {
+            max_body: self.max_body,
+            header_timeout: Duration::from_secs(self.header_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_connections: self.max_connections,
+            ..porter::Limits::default()
+        }
+    }
+}
+
+fn parse_positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_listen(value: &str) -> Result<ListenAddr, String> {
+    let addrs: Vec<SocketAddr> = value.to_socket_addrs().map_err(|e| format!("{e} (expected HOST:PORT)"))?.collect();
+    if addrs.is_empty() {
+        return Err("resolves to no address".into());
+    }
+    Ok(ListenAddr(addrs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("porter").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn command_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(args.addrs(), vec!["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]);
+        assert_eq!((args.root.is_none(), args.threads, args.access_log()), (true, 0, true));
+        assert_eq!(args.limits(), porter::Limits::default());
+    }
+
+    #[test]
+    fn listen_repeats_and_replaces_the_default() {
+        let args = parse(&["--listen", "127.0.0.1:1", "--listen", "[::1]:2"]).unwrap();
+        let want: Vec<SocketAddr> = vec!["127.0.0.1:1".parse().unwrap(), "[::1]:2".parse().unwrap()];
+        assert_eq!(args.addrs(), want);
+    }
+
+    #[test]
+    fn limits_are_applied() {
+        let args =
+            parse(&["--max-body", "10", "--header-timeout", "3", "--idle-timeout", "4", "--max-connections", "5"])
+                .unwrap();
+        let limits = args.limits();
+        assert_eq!(limits.max_body, 10);
+        assert_eq!(limits.header_timeout, Duration::from_secs(3));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(4));
+        assert_eq!(limits.max_connections, 5);
+    }
+
+    #[test]
+    fn quiet_and_no_access_log_turn_the_log_off() {
+        assert!(!parse(&["--quiet"]).unwrap().access_log());
+        assert!(!parse(&["--no-access-log"]).unwrap().access_log());
+    }
+
+    #[test]
+    fn bad_values_are_flag_errors() {
+        for bad in [
+            &["--listen", "nonsense"][..],
+            &["--listen", "127.0.0.1"],
+            &["--threads", "-1"],
+            &["--header-timeout", "0"],
+            &["--max-connections", "0"],
+            &["--max-body", "lots"],
+            &["--frobnicate"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Many clients at once: `max_connections` makes extra clients wait (and serves
+//! them once a slot frees), and 50 keep-alive clients × 20 requests against two
+//! worker loops all get the right answers.
+
+mod common;
+
+use std::io::ErrorKind;
+use std::io::Read;
+use std::thread;
+use std::time::Duration;
+
+use common::{echo, echoed, serve_threads, serve_with, Client, Log};
+use porter::Limits;
+
+#[test]
+fn max_connections_makes_the_next_client_wait_until_one_closes() {
+    let log = Log::new();
+    let server = serve_with(Limits { max_connections: 2, ..Limits::default() }, echo(&log));
+    let addr = server.local_addr();
+    let mut c1 = Client::connect(addr);
+    let mut c2 = Client::connect(addr);
+    assert_eq!(c1.round_trip("GET /c1 HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+    assert_eq!(c2.round_trip("GET /c2 HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+
+    // The kernel completes the third handshake (listen backlog); porter must not take it.
+    let mut c3 = Client::connect(addr);
+    c3.send("GET /c3 HTTP/1.1\r\nHost: t\r\n\r\n");
+    // The first two keep being served meanwhile.
+    assert_eq!(c1.round_trip("GET /c1-again HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+    assert_eq!(c2.round_trip("GET /c2-again HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+    // A negative check needs a bounded look: nothing may arrive on the third
+    // connection. (This wait can only let a broken limit slip by; it cannot
+    // fail a correct server.)
+    c3.stream.set_read_timeout(Some(Duration::from_millis(300))).expect("set read timeout");
+    let mut byte = [0u8; 1];
+    match c3.stream.read(&mut byte) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+        other => panic!("the third connection was served over max_connections: {other:?}"),
+    }
+    c3.stream.set_read_timeout(Some(common::SAFETY_TIMEOUT)).expect("set read timeout");
+    assert!(!log.lines().contains(&"GET /c3".to_string()), "the third request reached the handler");
+
+    // One of the first two goes away: the third is accepted and answered.
+    drop(c1);
+    let r = c3.read_reply();
+    assert_eq!((r.status, r.body), (200, echoed("GET", "/c3", b"")));
+    c3.assert_alive("third connection once admitted");
+    assert_eq!(c2.round_trip("GET /c2-last HTTP/1.1\r\nHost: t\r\n\r\n").status, 200);
+}
+
+#[test]
+fn fifty_keep_alive_clients_times_twenty_requests_on_two_threads() {
+    let log = Log::new();
+    let server = serve_threads(2, Limits::default(), echo(&log));
+    let addr = server.local_addr();
+    thread::scope(|s| {
+        for t in 0..50 {
+            s.spawn(move || {
+                let mut c = Client::connect(addr);
+                for i in 0..20 {
+                    let (req, want) = if i % 2 == 0 {
+                        let target = format!("/t{t}/r{i}");
+                        (format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes(), echoed("GET", &target, b""))
+                    } else {
+                        let target = format!("/t{t}/p{i}");
+                        let body = format!("body of client {t} request {i}");
+                        let mut req =
+                            format!("POST {target} HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n", body.len())
+                                .into_bytes();
+                        req.extend_from_slice(body.as_bytes());
+                        (req, echoed("POST", &target, body.as_bytes()))
+                    };
+                    let r = c.round_trip(&req);
+                    assert_eq!(r.status, 200, "client {t} request {i}");
+                    assert_eq!(r.body, want, "client {t} request {i}");
+                    assert!(!r.says_close(), "client {t} request {i}");
+                }
+            });
+        }
+    });
+    assert_eq!(log.count(), 1000);
+    // Every client used one connection for its twenty requests.
+    let seen = log.seen();
+    for t in 0..50 {
+        let prefix = format!("/t{t}/");
+        let peers: std::collections::HashSet<_> =
+            seen.iter().filter(|s| s.target.starts_with(&prefix)).map(|s| s.peer).collect();
+        assert_eq!(peers.len(), 1, "client {t} used {} connections", peers.len());
+    }
+}
+
+#[test]
+fn fifty_clients_pipelining_on_one_thread() {
+    let log = Log::new();
+    let server = serve_threads(1, Limits::default(), echo(&log));
+    let addr = server.local_addr();
+    thread::scope(|s| {
+        for t in 0..50 {
+            s.spawn(move || {
+                let mut c = Client::connect(addr);
+                let batch: String = (0..20).map(|i| format!("GET /t{t}/{i} HTTP/1.1\r\nHost: t\r\n\r\n")).collect();
+                c.send(batch);
+                for i in 0..20 {
+                    let r = c.read_reply();
+                    assert_eq!(r.body, echoed("GET", &format!("/t{t}/{i}"), b""), "client {t} reply {i}");
+                }
+            });
+        }
+    });
+    assert_eq!(log.count(), 1000);
+}
+
+#[test]
+fn five_thousand_pipelined_requests_from_one_client() {
+    // More than the per-turn read budget and far more than max_pipelined: the
+    // client writes from one thread while it reads on another, as a real
+    // pipelining client must.
+    let log = Log::new();
+    let server = serve_threads(1, Limits::default(), echo(&log));
+    let mut c = Client::connect(server.local_addr());
+    let mut writer = c.stream.try_clone().expect("clone stream");
+    let sender = thread::spawn(move || {
+        let batch: String = (0..5000).map(|i| format!("GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n")).collect();
+        std::io::Write::write_all(&mut writer, batch.as_bytes()).expect("write the batch");
+    });
+    for i in 0..5000 {
+        let r = c.read_reply();
+        assert_eq!(r.body, echoed("GET", &format!("/{i}"), b""), "reply {i}");
+    }
+    sender.join().expect("sender thread");
+    c.assert_alive("after 5000 pipelined requests");
+    assert_eq!(log.count(), 5001);
+}
+
+#[test]
+fn four_worker_threads_serve_many_connections() {
+    let log = Log::new();
+    let server = serve_threads(4, Limits::default(), echo(&log));
+    let addr = server.local_addr();
+    thread::scope(|s| {
+        for t in 0..40 {
+            s.spawn(move || {
+                for i in 0..5 {
+                    // A fresh connection each time, closed by the request.
+                    let mut c = Client::connect(addr);
+                    let r = c.round_trip(format!("GET /w{t}/{i} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+                    assert_eq!(r.body, echoed("GET", &format!("/w{t}/{i}"), b""));
+                    c.assert_closed("Connection: close");
+                }
+            });
+        }
+    });
+    assert_eq!(log.count(), 200);
+    server.stop().expect("stop a four-thread server");
+}
