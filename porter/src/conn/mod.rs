@@ -347,6 +347,7 @@ impl<T: Transport> Conn<T> {
         // extend it); body and write timeouts measure the pause since progress.
         let restart = kind != self.timer
             || (kind == TimerKind::Header && self.head_started)
+            || (kind == TimerKind::Idle && progress.read)
             || (kind == TimerKind::Body && progress.read)
             || (kind == TimerKind::Write && progress.wrote);
         self.head_started = false;

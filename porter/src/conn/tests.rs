@@ -331,6 +331,27 @@ fn slow_head_times_out_with_408_even_while_trickling() {
 }
 
 #[test]
+fn each_request_restarts_the_idle_timeout() {
+    let limits = Limits::default();
+    let mut script = Script::new(&[b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"]);
+    script.eof = false;
+    let start = Instant::now();
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, None, start, &limits);
+    conn.on_ready(&ctx(&limits, start), &mut scratch);
+    assert_eq!(conn.timer, super::TimerKind::Idle);
+    let first = conn.deadline().expect("idle deadline");
+    // A whole request read, answered and done within one turn, 50 s later.
+    let later = start + Duration::from_secs(50);
+    conn.io.input.push_back(Some(b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()));
+    conn.readable = true;
+    conn.on_ready(&ctx(&limits, later), &mut scratch);
+    assert_eq!(conn.timer, super::TimerKind::Idle);
+    assert_eq!(conn.deadline(), Some(later + limits.idle_timeout));
+    assert!(conn.deadline() > Some(first));
+}
+
+#[test]
 fn idle_timeout_closes_silently() {
     let limits = Limits::default();
     let mut script = Script::new(&[b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"]);
