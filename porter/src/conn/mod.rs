@@ -103,6 +103,8 @@ pub(crate) struct Conn<T> {
     /// Readiness remembered between edge-triggered events.
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// epoll reported the peer's FIN or an error: read until EOF or the error shows.
+    pub(crate) hangup: bool,
     timer: TimerKind,
     deadline: Option<Instant>,
     /// A new request head began since the timer was last set.
@@ -124,6 +126,7 @@ impl<T: Transport> Conn<T> {
             phase: Phase::Open,
             readable: true,
             writable: true,
+            hangup: false,
             timer: TimerKind::Header,
             deadline: Some(now + limits.header_timeout),
             head_started: false,
@@ -201,6 +204,12 @@ impl<T: Transport> Conn<T> {
                 Ok(n) => {
                     *budget = budget.saturating_sub(n);
                     progressed = true;
+                    // A short read drained the socket: bytes arriving later raise a
+                    // new edge, so skip the read that would only say EAGAIN (as
+                    // nginx does). Not when a FIN is pending: it must be read as EOF.
+                    if n < scratch.len() && !self.hangup {
+                        self.readable = false;
+                    }
                     if self.phase == Phase::Lingering {
                         continue; // drop the peer's leftovers
                     }

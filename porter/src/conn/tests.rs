@@ -343,6 +343,7 @@ fn each_request_restarts_the_idle_timeout() {
     let first = conn.deadline().expect("idle deadline");
     // A whole request read, answered and done within one turn, 50 s later.
     let later = start + Duration::from_secs(50);
+    conn.io.input.clear();
     conn.io.input.push_back(Some(b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()));
     conn.readable = true;
     conn.on_ready(&ctx(&limits, later), &mut scratch);

@@ -174,6 +174,7 @@ impl EventLoop {
             } else if let Some(entry) = self.conns.get_mut(token) {
                 entry.conn.readable |= ready.readable;
                 entry.conn.writable |= ready.writable;
+                entry.conn.hangup |= ready.hangup;
                 self.turn(token);
             }
         }

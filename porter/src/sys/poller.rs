@@ -53,6 +53,8 @@ pub(crate) struct Readiness {
     pub(crate) readable: bool,
     /// The send buffer has room (or the socket is in error: the write will say).
     pub(crate) writable: bool,
+    /// The peer closed its side (EPOLLRDHUP) or the socket hung up or failed.
+    pub(crate) hangup: bool,
 }
 
 /// One epoll instance and its event buffer. Not `Send` (rustix's event data may
@@ -112,6 +114,7 @@ fn readiness(flags: EventFlags) -> Readiness {
         // A hang-up is reported as readable: the next read returns EOF or the error.
         readable: flags.intersects(EventFlags::IN | EventFlags::PRI) || hangup,
         writable: flags.intersects(EventFlags::OUT | EventFlags::ERR | EventFlags::HUP),
+        hangup,
     }
 }
 
