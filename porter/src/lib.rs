@@ -29,6 +29,9 @@
 mod conn;
 mod event_loop;
 mod files;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod limits;
 mod proto;

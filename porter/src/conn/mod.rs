@@ -21,6 +21,8 @@ pub(crate) mod output;
 pub(crate) mod queue;
 pub(crate) mod transport;
 
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod script;
 #[cfg(test)]
 mod tests;
 

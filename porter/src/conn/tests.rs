@@ -2,84 +2,15 @@
 //! chosen pieces with `WouldBlock` between them, writes may be cut short, and the
 //! replies must be identical however the bytes were split.
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io;
 use std::time::{Duration, Instant};
 
-use super::transport::Transport;
+use super::script::Script;
 use super::{After, Conn, Ctx};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::request::Request;
 use crate::response::Response;
-
-/// A transport that plays back input pieces and records what is written.
-#[derive(Default)]
-struct Script {
-    input: VecDeque<Option<Vec<u8>>>,
-    eof: bool,
-    output: Vec<u8>,
-    writes: usize,
-    /// Most bytes one write call accepts (None: all).
-    write_cap: Option<usize>,
-    /// Writes accepted before the next write says WouldBlock (None: unlimited).
-    write_budget: Option<usize>,
-    shut_down: bool,
-}
-
-impl Script {
-    fn new(pieces: &[&[u8]]) -> Self {
-        let mut s = Script { eof: true, ..Script::default() };
-        for p in pieces {
-            s.input.push_back(Some(p.to_vec()));
-            s.input.push_back(None); // WouldBlock between pieces
-        }
-        s
-    }
-}
-
-impl Read for Script {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self.input.pop_front() {
-            Some(Some(mut data)) => {
-                let n = data.len().min(buf.len());
-                buf[..n].copy_from_slice(&data[..n]);
-                if n < data.len() {
-                    self.input.push_front(Some(data.split_off(n)));
-                }
-                Ok(n)
-            }
-            Some(None) => Err(io::ErrorKind::WouldBlock.into()),
-            None if self.eof => Ok(0),
-            None => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
-}
-
-impl Write for Script {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.write_budget {
-            Some(0) => return Err(io::ErrorKind::WouldBlock.into()),
-            Some(n) => *n -= 1,
-            None => {}
-        }
-        let n = self.write_cap.map_or(buf.len(), |c| c.min(buf.len()));
-        self.output.extend_from_slice(&buf[..n]);
-        self.writes += 1;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Transport for Script {
-    fn shutdown_write(&mut self) -> io::Result<()> {
-        self.shut_down = true;
-        Ok(())
-    }
-}
 
 /// Answers `METHOD path body-length body` so every reply names its request.
 struct Echo;

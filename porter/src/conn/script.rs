@@ -1,0 +1,134 @@
+//! A scripted transport: input plays back in chosen pieces with `WouldBlock`
+//! between them, writes may be cut short or refused, and everything written is
+//! recorded. Unit tests and the fuzz targets drive the real connection with it.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::time::Instant;
+
+use super::transport::Transport;
+use super::{After, Conn, Ctx};
+use crate::handler::Handler;
+use crate::limits::Limits;
+
+/// A transport that plays back input pieces and records what is written.
+#[derive(Default)]
+pub(crate) struct Script {
+    pub(crate) input: VecDeque<Option<Vec<u8>>>,
+    pub(crate) eof: bool,
+    pub(crate) output: Vec<u8>,
+    pub(crate) writes: usize,
+    /// Most bytes one write call accepts (None: all).
+    pub(crate) write_cap: Option<usize>,
+    /// Writes accepted before the next write says WouldBlock (None: unlimited).
+    pub(crate) write_budget: Option<usize>,
+    pub(crate) shut_down: bool,
+}
+
+impl Script {
+    pub(crate) fn new(pieces: &[&[u8]]) -> Self {
+        let mut s = Script { eof: true, ..Script::default() };
+        for p in pieces {
+            s.input.push_back(Some(p.to_vec()));
+            s.input.push_back(None); // WouldBlock between pieces
+        }
+        s
+    }
+}
+
+impl Read for Script {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.input.pop_front() {
+            Some(Some(mut data)) => {
+                let n = data.len().min(buf.len());
+                buf[..n].copy_from_slice(&data[..n]);
+                if n < data.len() {
+                    self.input.push_front(Some(data.split_off(n)));
+                }
+                Ok(n)
+            }
+            Some(None) => Err(io::ErrorKind::WouldBlock.into()),
+            None if self.eof => Ok(0),
+            None => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl Write for Script {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.write_budget {
+            Some(0) => return Err(io::ErrorKind::WouldBlock.into()),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        let n = self.write_cap.map_or(buf.len(), |c| c.min(buf.len()));
+        self.output.extend_from_slice(&buf[..n]);
+        self.writes += 1;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for Script {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shut_down = true;
+        Ok(())
+    }
+}
+
+/// What a scripted run observed, for invariant checks.
+#[derive(Debug, Default)]
+pub(crate) struct ScriptRun {
+    /// Every byte the connection wrote.
+    pub(crate) output: Vec<u8>,
+    /// The largest read buffer seen after any turn.
+    pub(crate) max_read_buffer: usize,
+    /// The most output seen waiting after any turn.
+    pub(crate) max_pending_output: usize,
+    /// The most replies seen queued after any turn.
+    pub(crate) max_queued: usize,
+    /// The connection ended (freed) before the script ran out.
+    pub(crate) freed: bool,
+}
+
+/// Feeds `pieces` (then EOF) to a fresh connection answered by `handler`,
+/// turn after turn, and records what it did. `write_cap` cuts every write short.
+pub(crate) fn run_script(
+    handler: &dyn Handler,
+    limits: &Limits,
+    pieces: &[&[u8]],
+    write_cap: Option<usize>,
+) -> ScriptRun {
+    let now = Instant::now();
+    let cx = Ctx {
+        handler,
+        limits,
+        date_line: b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
+        server_line: b"Server: porter\r\n",
+        access_log: false,
+        now,
+    };
+    let mut script = Script::new(pieces);
+    script.write_cap = write_cap;
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, None, now, limits);
+    let mut run = ScriptRun::default();
+    let turns = 4 * pieces.len() + 64 + pieces.iter().map(|p| p.len()).sum::<usize>();
+    for _ in 0..turns {
+        conn.readable = true;
+        conn.writable = true;
+        let after = conn.on_ready(&cx, &mut scratch);
+        run.max_read_buffer = run.max_read_buffer.max(conn.rbuf.len());
+        run.max_pending_output = run.max_pending_output.max(conn.out.pending());
+        run.max_queued = run.max_queued.max(conn.replies.len());
+        if after == After::Free {
+            run.freed = true;
+            break;
+        }
+    }
+    run.output = std::mem::take(&mut conn.io.output);
+    run
+}
