@@ -5,20 +5,30 @@
 //! while it runs. A handler that panics is caught: its client gets a 500 and the
 //! connection and the worker live on.
 
+#[allow(unused_imports)] // for doc links
 use crate::request::Request;
 use crate::response::Response;
 
-/// What a handler gives back for a request.
-///
-/// Today a reply is always an immediate [`Response`] (`Response` converts into
-/// `Reply`, so handlers simply return a `Response`). The type exists so that
-/// replies produced later, from another thread, fit the same signature.
+/// What a handler gives back for a request: a [`Response`] now (`Response`
+/// converts into `Reply`, so handlers usually just return one), or the promise
+/// of one later, made by [`Request::defer`].
 #[derive(Debug)]
-pub struct Reply(pub(crate) Response);
+pub struct Reply(pub(crate) ReplyKind);
+
+#[derive(Debug)]
+pub(crate) enum ReplyKind {
+    Now(Response),
+    /// A [`Responder`](crate::Responder) will answer request `seq`; the loop
+    /// keeps `pending` to cancel it if the client goes away.
+    Later {
+        seq: u64,
+        pending: std::sync::Arc<crate::responder::Pending>,
+    },
+}
 
 impl From<Response> for Reply {
     fn from(response: Response) -> Self {
-        Reply(response)
+        Reply(ReplyKind::Now(response))
     }
 }
 

@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::handler::{Reply, ReplyKind};
 use crate::proto::parse::{ParsedHead, Span, TargetForm};
+use crate::responder::{Origin, Pending, Responder};
 
 pub use crate::proto::parse::Version;
 
@@ -21,11 +23,29 @@ pub struct Request {
     body: Bytes,
     params: Vec<(Arc<str>, Span)>,
     peer: Option<SocketAddr>,
+    origin: Origin,
 }
 
 impl Request {
-    pub(crate) fn new(head: Bytes, parsed: ParsedHead, peer: Option<SocketAddr>) -> Self {
-        Request { head, parsed, body: Bytes::new(), params: Vec::new(), peer }
+    pub(crate) fn new(head: Bytes, parsed: ParsedHead, peer: Option<SocketAddr>, origin: Origin) -> Self {
+        Request { head, parsed, body: Bytes::new(), params: Vec::new(), peer, origin }
+    }
+
+    /// Answers this request later, from any thread: return the [`Reply`] from the
+    /// handler and answer through the [`Responder`] (see its docs).
+    ///
+    /// ```no_run
+    /// # use porter::{Request, Response, Reply};
+    /// fn slow(req: Request) -> Reply {
+    ///     let (reply, responder) = req.defer();
+    ///     std::thread::spawn(move || responder.respond(Response::text("done")));
+    ///     reply
+    /// }
+    /// ```
+    pub fn defer(&self) -> (Reply, Responder) {
+        let pending = Arc::new(Pending::default());
+        let responder = Responder::new(self.origin.clone(), pending.clone());
+        (Reply(ReplyKind::Later { seq: self.origin.seq, pending }), responder)
     }
 
     pub(crate) fn set_body(&mut self, body: Bytes) {

@@ -11,8 +11,10 @@ use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use crate::event_loop::{EventLoop, LoopConfig, Remote};
+use crate::event_loop::remote::{Message, Remote};
+use crate::event_loop::{EventLoop, LoopConfig};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::sys::socket;
@@ -35,14 +37,42 @@ pub struct Server {
     workers: Vec<Vec<TcpListener>>,
     addrs: Vec<SocketAddr>,
     config: Arc<LoopConfig>,
+    shutdown: ShutdownHandle,
 }
 
-/// A running server started by [`Server::spawn`]. Dropping it stops the server.
+/// A running server started by [`Server::spawn`]. Dropping it stops the server
+/// at once; [`ServerHandle::shutdown`] stops it gracefully.
 #[derive(Debug)]
 pub struct ServerHandle {
     addrs: Vec<SocketAddr>,
-    remotes: Vec<Arc<Remote>>,
+    shutdown: ShutdownHandle,
     threads: Vec<JoinHandle<io::Result<()>>>,
+}
+
+/// Stops a server from any thread (or a signal-handling thread); cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ShutdownHandle {
+    remotes: Arc<[Arc<Remote>]>,
+}
+
+impl ShutdownHandle {
+    /// Graceful shutdown: stop accepting, close idle connections, let requests
+    /// in flight finish (their replies say `Connection: close`), and close
+    /// whatever is left after `grace`. Returns at once; the workers end by then.
+    pub fn shutdown(&self, grace: Duration) {
+        let deadline = Instant::now() + grace;
+        for remote in self.remotes.iter() {
+            remote.send(Message::Shutdown { deadline });
+        }
+    }
+
+    /// Stops every worker at once: open connections are closed, pending
+    /// requests cancelled.
+    pub fn stop(&self) {
+        for remote in self.remotes.iter() {
+            remote.stop();
+        }
+    }
 }
 
 impl Server {
@@ -68,17 +98,25 @@ impl Server {
         &self.addrs
     }
 
-    /// Runs every worker until the process ends; the first worker runs on the
-    /// calling thread. Returns the first worker error.
+    /// A handle that stops this server from another thread, also while
+    /// [`Server::run`] blocks.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Runs every worker until shut down; the first worker runs on the calling
+    /// thread (with `threads(1)` no other thread exists). Returns the first
+    /// worker error.
     pub fn run(self) -> io::Result<()> {
-        let mut workers = self.workers.into_iter();
-        let first = workers.next().unwrap_or_default();
+        let remotes = self.shutdown.remotes.clone();
+        let mut workers = self.workers.into_iter().zip(remotes.iter().cloned());
+        let Some((first, first_remote)) = workers.next() else { return Ok(()) };
         let others: Vec<_> = workers
             .enumerate()
-            .map(|(i, listeners)| spawn_worker(i + 1, listeners, self.config.clone(), Arc::new(Remote::new()?)))
+            .map(|(i, (listeners, remote))| spawn_worker(i + 1, listeners, self.config.clone(), remote))
             .collect::<io::Result<_>>()?;
-        let result = EventLoop::new(first, self.config, Arc::new(Remote::new()?))?.run();
-        for (handle, _) in others {
+        let result = EventLoop::new(first, self.config, first_remote)?.run();
+        for handle in others {
             join_worker(handle)?;
         }
         result
@@ -86,14 +124,12 @@ impl Server {
 
     /// Runs every worker on its own thread and returns at once.
     pub fn spawn(self) -> io::Result<ServerHandle> {
-        let mut remotes = Vec::new();
+        let remotes = self.shutdown.remotes.clone();
         let mut threads = Vec::new();
-        for (i, listeners) in self.workers.into_iter().enumerate() {
-            let (thread, remote) = spawn_worker(i, listeners, self.config.clone(), Arc::new(Remote::new()?))?;
-            threads.push(thread);
-            remotes.push(remote);
+        for (i, (listeners, remote)) in self.workers.into_iter().zip(remotes.iter().cloned()).enumerate() {
+            threads.push(spawn_worker(i, listeners, self.config.clone(), remote)?);
         }
-        Ok(ServerHandle { addrs: self.addrs, remotes, threads })
+        Ok(ServerHandle { addrs: self.addrs, shutdown: self.shutdown, threads })
     }
 }
 
@@ -102,11 +138,11 @@ fn spawn_worker(
     listeners: Vec<TcpListener>,
     config: Arc<LoopConfig>,
     remote: Arc<Remote>,
-) -> io::Result<(JoinHandle<io::Result<()>>, Arc<Remote>)> {
+) -> io::Result<JoinHandle<io::Result<()>>> {
     // The loop is built on its own thread (its poller is not `Send`); a setup
     // error comes back before this function returns.
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
-    let loop_remote = remote.clone();
+    let loop_remote = remote;
     let thread = thread::Builder::new().name(format!("porter-{index}")).spawn(move || {
         let mut event_loop = match EventLoop::new(listeners, config, loop_remote) {
             Ok(l) => l,
@@ -120,7 +156,7 @@ fn spawn_worker(
         event_loop.run()
     })?;
     match ready_rx.recv() {
-        Ok(Ok(())) => Ok((thread, remote)),
+        Ok(Ok(())) => Ok(thread),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(io::Error::other("porter worker exited during setup")),
     }
@@ -141,17 +177,29 @@ impl ServerHandle {
         self.addrs[0]
     }
 
-    /// Tells every worker to stop (open connections are closed) without waiting.
-    pub fn shutdown(&self) {
-        for remote in &self.remotes {
-            remote.stop();
-        }
+    /// Graceful shutdown (see [`ShutdownHandle::shutdown`]); then waits for the
+    /// workers, which end within `grace`.
+    pub fn shutdown(mut self, grace: Duration) -> io::Result<()> {
+        self.shutdown.shutdown(grace);
+        self.join_all()
     }
 
-    /// Stops the server and waits for its threads.
+    /// Stops at once (open connections closed, pending requests cancelled) and
+    /// waits for the workers.
     pub fn stop(mut self) -> io::Result<()> {
-        self.shutdown();
+        self.shutdown.stop();
         self.join_all()
+    }
+
+    /// A handle that stops this server from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Connections the workers hold right now: open ones, and closed ones whose
+    /// deferred requests have not all answered yet.
+    pub fn connections(&self) -> usize {
+        self.shutdown.remotes.iter().map(|r| r.live()).sum()
     }
 
     fn join_all(&mut self) -> io::Result<()> {
@@ -167,7 +215,7 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        self.shutdown();
+        self.shutdown.stop();
         let _ = self.join_all();
     }
 }
@@ -223,7 +271,9 @@ impl ServerBuilder {
         let server_line = self.server_name.as_deref().map_or_else(Vec::new, server_line);
         let config =
             LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, access_log: self.access_log };
-        Ok(Server { workers, addrs, config: Arc::new(config) })
+        let remotes = (0..threads).map(|_| Remote::new().map(Arc::new)).collect::<io::Result<Vec<_>>>()?;
+        let shutdown = ShutdownHandle { remotes: remotes.into() };
+        Ok(Server { workers, addrs, config: Arc::new(config), shutdown })
     }
 
     /// Builds and runs the server on this thread (plus `threads - 1` others).

@@ -15,10 +15,11 @@ use bytes::{Buf, BytesMut};
 use super::queue::{LogInfo, ReplyMeta, Slot};
 use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
-use crate::handler::Reply;
+use crate::handler::{Reply, ReplyKind};
 use crate::proto::body::Decoder;
 use crate::proto::parse::{self, BodyKind};
 use crate::request::Request;
+use crate::responder::Origin;
 use crate::response::Response;
 
 /// What the connection is reading.
@@ -75,7 +76,9 @@ impl<T: Transport> Conn<T> {
             Ok(Some(parsed)) => {
                 let head = self.rbuf.split_to(parsed.len).freeze();
                 self.head_started = true;
-                let request = Request::new(head, parsed, self.peer);
+                let origin = Origin { remote: ctx.remote.clone(), token: self.token, seq: self.next_seq };
+                self.next_seq += 1;
+                let request = Request::new(head, parsed, self.peer, origin);
                 self.start_request(ctx, request);
                 true
             }
@@ -181,13 +184,23 @@ impl<T: Transport> Conn<T> {
 
     /// Runs the handler and queues its reply (a panic becomes a 500).
     fn dispatch(&mut self, ctx: &Ctx<'_>, request: Request, mut meta: ReplyMeta) {
-        let response = match call_guarded(|| ctx.handler.handle(request)) {
-            Ok(Reply(response)) => response,
-            Err(response) => response,
+        let seq = self.next_seq - 1;
+        // RFC 9112 §9.6-style drain: while shutting down, this is the last request.
+        meta.close |= self.draining;
+        let slot = match call_guarded(|| ctx.handler.handle(request)) {
+            Ok(Reply(ReplyKind::Now(response))) => {
+                meta.close |= response.close;
+                Slot::Ready(Box::new(response), meta)
+            }
+            Ok(Reply(ReplyKind::Later { seq: s, pending })) if s == seq => Slot::Waiting { seq, pending, meta },
+            Ok(Reply(ReplyKind::Later { .. })) => {
+                log::error!("a handler returned another request's deferred reply; answering 500");
+                Slot::Ready(Box::new(Response::error(500)), meta)
+            }
+            Err(response) => Slot::Ready(Box::new(response), meta),
         };
-        meta.close |= response.close;
-        let close = meta.close;
-        self.replies.push(Slot::Ready(Box::new(response), meta));
+        let close = matches!(&slot, Slot::Ready(_, m) | Slot::Waiting { meta: m, .. } if m.close);
+        self.replies.push(slot);
         if close {
             self.stop_reading();
         }

@@ -28,12 +28,17 @@ mod tests;
 
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
+use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
 use crate::limits::Limits;
+use crate::responder::Pending;
+use crate::response::Response;
+use crate::sys::poller::Token;
 use input::Reading;
 use output::{HeadContext, Output};
 use queue::ReplyQueue;
@@ -73,6 +78,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) server_line: &'a [u8],
     pub(crate) access_log: bool,
     pub(crate) now: Instant,
+    /// The loop's inbox, for answers and wake-ups from other threads.
+    pub(crate) remote: &'a Arc<Remote>,
 }
 
 /// What moved during a turn.
@@ -96,6 +103,12 @@ pub(crate) enum After {
 /// A client connection over transport `T`.
 pub(crate) struct Conn<T> {
     io: T,
+    /// This connection's token on its loop (answers from other threads name it).
+    token: Token,
+    /// The sequence number the next parsed request gets.
+    next_seq: u64,
+    /// The server is shutting down: close once idle, `Connection: close` on the next reply.
+    draining: bool,
     peer: Option<SocketAddr>,
     rbuf: BytesMut,
     reading: Reading,
@@ -117,9 +130,12 @@ pub(crate) struct Conn<T> {
 
 impl<T: Transport> Conn<T> {
     /// A fresh connection, assumed readable and writable until told otherwise.
-    pub(crate) fn new(io: T, peer: Option<SocketAddr>, now: Instant, limits: &Limits) -> Self {
+    pub(crate) fn new(io: T, token: Token, peer: Option<SocketAddr>, now: Instant, limits: &Limits) -> Self {
         Conn {
             io,
+            token,
+            next_seq: 0,
+            draining: false,
             peer,
             rbuf: BytesMut::new(),
             reading: Reading::Head,
@@ -161,6 +177,9 @@ impl<T: Transport> Conn<T> {
             if self.phase == Phase::Dead {
                 return After::Free;
             }
+            if self.draining && self.is_idle() {
+                return After::Free;
+            }
             if !(read || wrote) {
                 break After::Wait;
             }
@@ -170,6 +189,35 @@ impl<T: Transport> Conn<T> {
         };
         self.settle(ctx.now, ctx.limits, progress);
         after
+    }
+
+    /// Delivers the answer to deferred request `seq` (false if it is not waiting).
+    pub(crate) fn on_answer(&mut self, seq: u64, response: Box<Response>) -> bool {
+        self.replies.answer(seq, response)
+    }
+
+    /// Empties the reply queue of a dying connection: the deferred requests
+    /// still waiting, for the loop to cancel and keep track of.
+    pub(crate) fn abandon(&mut self) -> Vec<(u64, Arc<Pending>)> {
+        self.replies.abandon()
+    }
+
+    /// Starts a graceful shutdown: no new requests after those already begun,
+    /// `Connection: close` on the last reply, closed as soon as idle.
+    pub(crate) fn begin_drain(&mut self) -> After {
+        self.draining = true;
+        if self.is_idle() {
+            return After::Free;
+        }
+        if self.replies.close_after_last() {
+            self.reading = Reading::Stopped;
+        }
+        After::Wait
+    }
+
+    /// True when nothing is begun: no partial request, no reply queued or going out.
+    fn is_idle(&self) -> bool {
+        matches!(self.reading, Reading::Head) && self.rbuf.is_empty() && self.replies.is_empty() && self.out.is_idle()
     }
 
     /// Fires the current timeout if `now` has reached it.
@@ -251,6 +299,9 @@ impl<T: Transport> Conn<T> {
             Phase::Lingering => self.phase = Phase::Dead,
             // RFC 9112 §9.6: a half-closed client still gets its queued replies;
             // an incomplete request is simply abandoned.
+            // A client gone while a deferred answer is pending is treated as an
+            // abort (as nginx does for proxied requests): cancel, don't answer.
+            _ if self.replies.has_waiting() => self.phase = Phase::Dead,
             // The buffered requests are still processed (see `process_input`).
             _ => self.peer_eof = true,
         }

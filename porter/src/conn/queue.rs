@@ -8,10 +8,13 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::proto::parse::{Span, Version};
 use crate::request::Request;
+use crate::responder::Pending;
 use crate::response::Response;
 
 /// What a reply needs to know about the request it answers.
@@ -68,6 +71,8 @@ pub(crate) enum Slot {
     Continue,
     /// A final response, ready to encode.
     Ready(Box<Response>, ReplyMeta),
+    /// Request `seq` was deferred: its responder has not answered yet.
+    Waiting { seq: u64, pending: Arc<Pending>, meta: ReplyMeta },
 }
 
 /// Slots in request order.
@@ -81,9 +86,43 @@ impl ReplyQueue {
         self.slots.push_back(slot);
     }
 
-    /// Takes the front slot if it can be written now.
+    /// Takes the front slot if it can be written now (a waiting answer holds
+    /// back every reply behind it: replies leave in request order).
     pub(crate) fn pop_ready(&mut self) -> Option<Slot> {
-        self.slots.pop_front()
+        match self.slots.front() {
+            Some(Slot::Waiting { .. }) | None => None,
+            Some(_) => self.slots.pop_front(),
+        }
+    }
+
+    /// Fills the waiting slot of request `seq` with its answer. Returns false if
+    /// no such slot waits (a stale or repeated answer, dropped quietly).
+    pub(crate) fn answer(&mut self, seq: u64, response: Box<Response>) -> bool {
+        let Some(slot) = self.slots.iter_mut().find(|s| matches!(s, Slot::Waiting { seq: q, .. } if *q == seq)) else {
+            return false;
+        };
+        if let Slot::Waiting { meta, .. } = slot {
+            let mut meta = meta.clone();
+            meta.close |= response.close;
+            *slot = Slot::Ready(response, meta);
+        }
+        true
+    }
+
+    /// True if some deferred answer is still awaited.
+    pub(crate) fn has_waiting(&self) -> bool {
+        self.slots.iter().any(|s| matches!(s, Slot::Waiting { .. }))
+    }
+
+    /// Empties the queue, returning the requests still waiting for an answer.
+    pub(crate) fn abandon(&mut self) -> Vec<(u64, Arc<Pending>)> {
+        self.slots
+            .drain(..)
+            .filter_map(|s| match s {
+                Slot::Waiting { seq, pending, .. } => Some((seq, pending)),
+                _ => None,
+            })
+            .collect()
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -98,7 +137,7 @@ impl ReplyQueue {
     /// Returns false when there is none (nothing queued).
     pub(crate) fn close_after_last(&mut self) -> bool {
         match self.slots.iter_mut().rev().find_map(|s| match s {
-            Slot::Ready(_, meta) => Some(meta),
+            Slot::Ready(_, meta) | Slot::Waiting { meta, .. } => Some(meta),
             Slot::Continue => None,
         }) {
             Some(meta) => {

@@ -4,12 +4,15 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::transport::Transport;
 use super::{After, Conn, Ctx};
+use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
 use crate::limits::Limits;
+use crate::sys::poller::Token;
 
 /// A transport that plays back input pieces and records what is written.
 #[derive(Default)]
@@ -103,6 +106,7 @@ pub(crate) fn run_script(
     write_cap: Option<usize>,
 ) -> ScriptRun {
     let now = Instant::now();
+    let remote = Arc::new(Remote::new().expect("an eventfd for the scripted loop"));
     let cx = Ctx {
         handler,
         limits,
@@ -110,11 +114,12 @@ pub(crate) fn run_script(
         server_line: b"Server: porter\r\n",
         access_log: false,
         now,
+        remote: &remote,
     };
     let mut script = Script::new(pieces);
     script.write_cap = write_cap;
     let mut scratch = vec![0u8; 4096];
-    let mut conn = Conn::new(script, None, now, limits);
+    let mut conn = Conn::new(script, Token(0), None, now, limits);
     let mut run = ScriptRun::default();
     let turns = 4 * pieces.len() + 64 + pieces.iter().map(|p| p.len()).sum::<usize>();
     for _ in 0..turns {

@@ -3,14 +3,17 @@
 //! replies must be identical however the bytes were split.
 
 use std::io;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::script::Script;
 use super::{After, Conn, Ctx};
+use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::request::Request;
 use crate::response::Response;
+use crate::sys::poller::Token;
 
 /// Answers `METHOD path body-length body` so every reply names its request.
 struct Echo;
@@ -30,6 +33,12 @@ impl Handler for Echo {
     }
 }
 
+/// One loop inbox shared by every test (answers land in it and are read back).
+fn remote() -> &'static Arc<Remote> {
+    static REMOTE: OnceLock<Arc<Remote>> = OnceLock::new();
+    REMOTE.get_or_init(|| Arc::new(Remote::new().expect("eventfd")))
+}
+
 fn ctx<'a>(limits: &'a Limits, now: Instant) -> Ctx<'a> {
     Ctx {
         handler: &Echo,
@@ -38,6 +47,7 @@ fn ctx<'a>(limits: &'a Limits, now: Instant) -> Ctx<'a> {
         server_line: b"Server: porter\r\n",
         access_log: false,
         now,
+        remote: remote(),
     }
 }
 
@@ -46,7 +56,7 @@ fn drive(script: Script, limits: &Limits) -> Conn<Script> {
     let now = Instant::now();
     let cx = ctx(limits, now);
     let mut scratch = vec![0u8; 4096];
-    let mut conn = Conn::new(script, None, now, limits);
+    let mut conn = Conn::new(script, Token(0), None, now, limits);
     for _ in 0..10_000 {
         conn.readable = true;
         conn.writable = true;
@@ -121,7 +131,7 @@ fn short_writes_and_would_block_lose_nothing() {
     let now = Instant::now();
     let cx = ctx(&limits, now);
     let mut scratch = vec![0u8; 4096];
-    let mut conn = Conn::new(script, None, now, &limits);
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
     for _ in 0..10_000 {
         conn.io.write_budget = Some(3); // three writes per wake-up, then WouldBlock
         conn.readable = true;
@@ -142,7 +152,7 @@ fn pipelining_is_bounded_by_max_pipelined_while_the_client_does_not_read() {
     let now = Instant::now();
     let cx = ctx(&limits, now);
     let mut scratch = vec![0u8; 4096];
-    let mut conn = Conn::new(script, None, now, &limits);
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
     conn.on_ready(&cx, &mut scratch);
     assert!(conn.replies.len() <= 4, "queued {}", conn.replies.len());
     conn.io.write_budget = None;
@@ -247,7 +257,7 @@ fn slow_head_times_out_with_408_even_while_trickling() {
     script.eof = false;
     let start = Instant::now();
     let mut scratch = vec![0u8; 4096];
-    let mut conn = Conn::new(script, None, start, &limits);
+    let mut conn = Conn::new(script, Token(0), None, start, &limits);
     conn.on_ready(&ctx(&limits, start), &mut scratch);
     let deadline = conn.deadline().expect("a header deadline");
     // One more byte five seconds later does not move the deadline.
@@ -268,7 +278,7 @@ fn each_request_restarts_the_idle_timeout() {
     script.eof = false;
     let start = Instant::now();
     let mut scratch = vec![0u8; 4096];
-    let mut conn = Conn::new(script, None, start, &limits);
+    let mut conn = Conn::new(script, Token(0), None, start, &limits);
     conn.on_ready(&ctx(&limits, start), &mut scratch);
     assert_eq!(conn.timer, super::TimerKind::Idle);
     let first = conn.deadline().expect("idle deadline");
@@ -315,7 +325,7 @@ fn a_reader_body_streams_chunked_and_a_short_reader_closes() {
     let now = Instant::now();
     let cx = Ctx { handler: &Streams, ..ctx(&limits, now) };
     let mut scratch = vec![0u8; 16 * 1024];
-    let mut conn = Conn::new(Script::new(&[b"GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"]), None, now, &limits);
+    let mut conn = Conn::new(Script::new(&[b"GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n"]), Token(0), None, now, &limits);
     for _ in 0..100 {
         conn.readable = true;
         conn.writable = true;
@@ -328,7 +338,7 @@ fn a_reader_body_streams_chunked_and_a_short_reader_closes() {
     assert!(out.ends_with("\r\n0\r\n\r\n"));
     assert_eq!(out.matches('z').count(), 100_000);
 
-    let mut conn = Conn::new(Script::new(&[b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n"]), None, now, &limits);
+    let mut conn = Conn::new(Script::new(&[b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n"]), Token(0), None, now, &limits);
     let mut after = After::Wait;
     for _ in 0..100 {
         conn.readable = true;

@@ -7,21 +7,26 @@
 //! 1. **wait** in `epoll_wait`, no longer than the earliest timer (or not at all
 //!    when some connection still has work from the last iteration);
 //! 2. **dispatch** each event: remember the connection's readiness and run its
-//!    turn (read, parse, handle, write); the listener accepts; the waker drains;
+//!    turn (read, parse, handle, write); the listener accepts; the waker brings
+//!    the inbox ([`remote`]): answers and wake-ups from other threads;
 //! 3. **again**: connections that used up their read budget get another turn;
 //! 4. **timers**: due deadlines fire (408 for slow heads and bodies, close for
 //!    idle, stalled-write and lingering connections).
 //!
 //! A connection is freed only here, after its turn returns `Free`: it is removed
-//! from epoll first and its fd closed after (by drop). Sockets are registered
-//! edge-triggered, once: see [`crate::sys::poller`] for why.
+//! from epoll first and its fd closed after (by drop). If deferred requests are
+//! still pending, they are cancelled and the connection's slot stays **Closed**
+//! (no fd, no buffers: just the sequence numbers awaited) until each has answered
+//! or been dropped; then the slot is freed (**dead**) and a late answer finds a
+//! newer generation and is dropped. Sockets are registered edge-triggered, once:
+//! see [`crate::sys::poller`] for why.
 
+pub(crate) mod remote;
 mod slots;
 mod timers;
 
 use std::io;
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -29,11 +34,27 @@ use crate::conn::{After, Conn, Ctx};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::proto::date::DateCache;
-use crate::sys::poller::{Poller, Readiness, Token};
+use crate::sys::poller::{Poller, Token};
 use crate::sys::socket;
-use crate::sys::waker::Waker;
+use remote::{Message, Remote};
 use slots::{Slots, FIRST_RESERVED};
 use timers::Timers;
+
+/// The borrowed context a connection's turn needs, built from the loop's fields
+/// (a macro, so the connection slab can stay mutably borrowed meanwhile).
+macro_rules! ctx {
+    ($loop:ident, $now:expr) => {
+        Ctx {
+            handler: &*$loop.config.handler,
+            limits: &$loop.config.limits,
+            date_line: $loop.date.line(),
+            server_line: &$loop.config.server_line,
+            access_log: $loop.config.access_log,
+            now: $now,
+            remote: &$loop.remote,
+        }
+    };
+}
 
 /// Most connections accepted per listener per iteration (the rest wait their turn).
 const ACCEPT_BATCH: usize = 128;
@@ -57,33 +78,18 @@ pub(crate) struct LoopConfig {
     pub(crate) access_log: bool,
 }
 
-/// The part of a loop other threads may touch: its waker and its stop flag.
-#[derive(Debug)]
-pub(crate) struct Remote {
-    waker: Waker,
-    stop: AtomicBool,
-}
-
-impl Remote {
-    pub(crate) fn new() -> io::Result<Self> {
-        Ok(Remote { waker: Waker::new()?, stop: AtomicBool::new(false) })
-    }
-
-    /// Asks the loop to stop and wakes it.
-    pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::Release);
-        self.waker.wake();
-    }
-
-    fn is_stopped(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-    }
-}
-
-struct Entry {
-    conn: Conn<std::net::TcpStream>,
-    /// The deadline of this connection's live heap entry, if any.
-    scheduled: Option<Instant>,
+/// A slot of the loop: a live connection, or what is left of one whose client
+/// is gone while deferred requests are still pending.
+enum Entry {
+    Open {
+        conn: Box<Conn<TcpStream>>,
+        /// The deadline of this connection's live heap entry, if any.
+        scheduled: Option<Instant>,
+    },
+    Closed {
+        /// Sequence numbers of the cancelled requests still to be answered or dropped.
+        awaited: Vec<u64>,
+    },
 }
 
 /// A worker's loop.
@@ -93,7 +99,8 @@ pub(crate) struct EventLoop {
     conns: Slots<Entry>,
     timers: Timers,
     again: Vec<Token>,
-    events: Vec<(Token, Readiness)>,
+    events: Vec<(Token, crate::sys::poller::Readiness)>,
+    inbox: Vec<Message>,
     remote: Arc<Remote>,
     config: Arc<LoopConfig>,
     date: DateCache,
@@ -101,12 +108,14 @@ pub(crate) struct EventLoop {
     now: Instant,
     accept_pending: bool,
     accept_resume_at: Option<Instant>,
+    /// Set once a graceful shutdown began: when it must end.
+    shutdown_deadline: Option<Instant>,
 }
 
 impl EventLoop {
     pub(crate) fn new(listeners: Vec<TcpListener>, config: Arc<LoopConfig>, remote: Arc<Remote>) -> io::Result<Self> {
         let poller = Poller::new(1024)?;
-        poller.add_reader(&remote.waker, WAKER_TOKEN)?;
+        poller.add_reader(remote.waker(), WAKER_TOKEN)?;
         for (i, l) in listeners.iter().enumerate() {
             poller.add_reader(l, listener_token(i))?;
         }
@@ -117,6 +126,7 @@ impl EventLoop {
             timers: Timers::default(),
             again: Vec::new(),
             events: Vec::with_capacity(1024),
+            inbox: Vec::new(),
             remote,
             config,
             date: DateCache::new(),
@@ -124,12 +134,14 @@ impl EventLoop {
             now: Instant::now(),
             accept_pending: true,
             accept_resume_at: None,
+            shutdown_deadline: None,
         })
     }
 
-    /// Runs until stopped; then closes every connection.
+    /// Runs until stopped (or a graceful shutdown completes); then closes every
+    /// connection, cancelling what is still pending.
     pub(crate) fn run(&mut self) -> io::Result<()> {
-        while !self.remote.is_stopped() {
+        while !self.remote.is_stopped() && !self.shutdown_is_over() {
             self.wait()?;
             self.dispatch_events();
             if self.accept_pending {
@@ -142,16 +154,20 @@ impl EventLoop {
         Ok(())
     }
 
+    fn shutdown_is_over(&self) -> bool {
+        self.shutdown_deadline.is_some_and(|d| self.conns.len() == 0 || self.now >= d)
+    }
+
     fn wait(&mut self) -> io::Result<()> {
+        let now = Instant::now();
         let timeout = if !self.again.is_empty() || (self.accept_pending && self.accept_resume_at.is_none()) {
             Some(Duration::ZERO)
         } else {
-            let timer = self.timers.next_in(Instant::now());
-            let backoff = self.accept_resume_at.map(|t| t.saturating_duration_since(Instant::now()));
-            match (timer, backoff) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
+            [self.timers.next_in(now), self.accept_resume_at.map(|t| t.saturating_duration_since(now))]
+                .into_iter()
+                .chain([self.shutdown_deadline.map(|t| t.saturating_duration_since(now))])
+                .flatten()
+                .min()
         };
         self.events.clear();
         self.events.extend(self.poller.wait(timeout)?);
@@ -168,15 +184,50 @@ impl EventLoop {
         for i in 0..self.events.len() {
             let (token, ready) = self.events[i];
             if token == WAKER_TOKEN {
-                self.remote.waker.drain();
+                self.read_inbox();
             } else if token.slot() >= FIRST_RESERVED {
                 self.accept_pending = true;
-            } else if let Some(entry) = self.conns.get_mut(token) {
-                entry.conn.readable |= ready.readable;
-                entry.conn.writable |= ready.writable;
-                entry.conn.hangup |= ready.hangup;
+            } else if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {
+                conn.readable |= ready.readable;
+                conn.writable |= ready.writable;
+                conn.hangup |= ready.hangup;
                 self.turn(token);
             }
+        }
+    }
+
+    /// Handles every message other threads left since the last wake-up.
+    fn read_inbox(&mut self) {
+        let mut inbox = std::mem::take(&mut self.inbox);
+        self.remote.take_messages(&mut inbox);
+        for message in inbox.drain(..) {
+            match message {
+                Message::Answer { token, seq, response } => self.on_answer(token, seq, response),
+                Message::Wake { token } => self.turn(token),
+                Message::Shutdown { deadline } => self.begin_shutdown(deadline),
+            }
+        }
+        self.inbox = inbox;
+    }
+
+    fn on_answer(&mut self, token: Token, seq: u64, response: Box<crate::Response>) {
+        match self.conns.get_mut(token) {
+            Some(Entry::Open { conn, .. }) => {
+                if conn.on_answer(seq, response) {
+                    self.turn(token);
+                }
+            }
+            Some(Entry::Closed { awaited }) => {
+                // The client is gone: the answer is dropped, the wait is over.
+                awaited.retain(|&s| s != seq);
+                if awaited.is_empty() {
+                    self.conns.remove(token);
+                    self.resume_accepting();
+                    self.remote.set_live(self.conns.len());
+                }
+            }
+            // A newer tenant, or nothing: the answer is for a connection long gone.
+            None => {}
         }
     }
 
@@ -188,16 +239,8 @@ impl EventLoop {
 
     /// Runs one connection's turn and acts on the result.
     fn turn(&mut self, token: Token) {
-        let Some(entry) = self.conns.get_mut(token) else { return };
-        let ctx = Ctx {
-            handler: &*self.config.handler,
-            limits: &self.config.limits,
-            date_line: self.date.line(),
-            server_line: &self.config.server_line,
-            access_log: self.config.access_log,
-            now: self.now,
-        };
-        let after = entry.conn.on_ready(&ctx, &mut self.scratch);
+        let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) else { return };
+        let after = conn.on_ready(&ctx!(self, self.now), &mut self.scratch);
         self.after_turn(token, after);
     }
 
@@ -207,12 +250,12 @@ impl EventLoop {
             After::Again => self.again.push(token),
             After::Wait => {}
         }
-        let Some(entry) = self.conns.get_mut(token) else { return };
-        if let Some(deadline) = entry.conn.deadline() {
+        let Some(Entry::Open { conn, scheduled }) = self.conns.get_mut(token) else { return };
+        if let Some(deadline) = conn.deadline() {
             // Lazy heap: push only when the deadline moves earlier than the live
             // entry; a later deadline is picked up when the early entry fires.
-            if entry.scheduled.is_none_or(|s| deadline < s) {
-                entry.scheduled = Some(deadline);
+            if scheduled.is_none_or(|s| deadline < s) {
+                *scheduled = Some(deadline);
                 self.timers.schedule(deadline, token);
             }
         }
@@ -221,26 +264,18 @@ impl EventLoop {
     fn run_timers(&mut self) {
         let now = Instant::now();
         while let Some((when, token)) = self.timers.pop_due(now) {
-            let Some(entry) = self.conns.get_mut(token) else { continue };
-            if entry.scheduled != Some(when) {
+            let Some(Entry::Open { conn, scheduled }) = self.conns.get_mut(token) else { continue };
+            if *scheduled != Some(when) {
                 continue; // superseded by an earlier entry
             }
-            entry.scheduled = None;
-            match entry.conn.deadline() {
+            *scheduled = None;
+            match conn.deadline() {
                 Some(d) if d <= now => {
-                    let ctx = Ctx {
-                        handler: &*self.config.handler,
-                        limits: &self.config.limits,
-                        date_line: self.date.line(),
-                        server_line: &self.config.server_line,
-                        access_log: self.config.access_log,
-                        now,
-                    };
-                    let after = entry.conn.on_timer(&ctx, &mut self.scratch);
+                    let after = conn.on_timer(&ctx!(self, now), &mut self.scratch);
                     self.after_turn(token, after);
                 }
                 Some(d) => {
-                    entry.scheduled = Some(d);
+                    *scheduled = Some(d);
                     self.timers.schedule(d, token);
                 }
                 None => {}
@@ -258,7 +293,7 @@ impl EventLoop {
     fn accept_from(&mut self, i: usize) {
         for _ in 0..ACCEPT_BATCH {
             if self.conns.len() >= self.config.limits.max_connections {
-                // Resumed by `free` when a connection closes; clients wait in the backlog.
+                // Resumed when a connection is freed; clients wait in the backlog.
                 return;
             }
             match socket::accept(&self.listeners[i]) {
@@ -280,36 +315,89 @@ impl EventLoop {
         self.accept_pending = true; // more may be waiting: continue next iteration
     }
 
-    fn add_connection(&mut self, stream: std::net::TcpStream, peer: Option<std::net::SocketAddr>) {
+    fn add_connection(&mut self, stream: TcpStream, peer: Option<SocketAddr>) {
         let Some(token) = self.conns.next_token() else { return };
         if let Err(e) = self.poller.add_socket(&stream, token) {
             log::error!("epoll add: {e}");
             return;
         }
-        let conn = Conn::new(stream, peer, self.now, &self.config.limits);
+        let conn = Box::new(Conn::new(stream, token, peer, self.now, &self.config.limits));
         let deadline = conn.deadline();
-        let token = self.conns.insert(Entry { conn, scheduled: deadline });
+        let token = self.conns.insert(Entry::Open { conn, scheduled: deadline });
+        self.remote.set_live(self.conns.len());
         if let Some(d) = deadline {
             self.timers.schedule(d, token);
         }
     }
 
+    /// Ends a connection: deregister, close, cancel what is pending.
     fn free(&mut self, token: Token) {
-        let Some(entry) = self.conns.remove(token) else { return };
-        // Deregister before the fd is closed (when `entry` drops).
-        if let Err(e) = self.poller.delete(entry.conn.transport()) {
+        let Some(entry) = self.conns.get_mut(token) else { return };
+        let Entry::Open { conn, .. } = std::mem::replace(entry, Entry::Closed { awaited: Vec::new() }) else {
+            return;
+        };
+        let awaited = self.close_conn(conn);
+        match self.conns.get_mut(token) {
+            Some(Entry::Closed { awaited: slot }) if !awaited.is_empty() => *slot = awaited,
+            _ => {
+                self.conns.remove(token);
+            }
+        }
+        self.resume_accepting();
+        self.remote.set_live(self.conns.len());
+    }
+
+    /// Deregisters and closes a connection's socket, cancels its pending
+    /// requests, and returns their sequence numbers.
+    fn close_conn(&mut self, mut conn: Box<Conn<TcpStream>>) -> Vec<u64> {
+        // Deregister before the fd is closed (when `conn` drops).
+        if let Err(e) = self.poller.delete(conn.transport()) {
             log::debug!("epoll delete: {e}");
         }
-        drop(entry);
-        if self.conns.len() + 1 >= self.config.limits.max_connections {
+        let pending = conn.abandon();
+        drop(conn);
+        pending
+            .into_iter()
+            .map(|(seq, pending)| {
+                pending.cancel();
+                seq
+            })
+            .collect()
+    }
+
+    fn resume_accepting(&mut self) {
+        if self.shutdown_deadline.is_none() && self.conns.len() < self.config.limits.max_connections {
             self.accept_pending = true;
         }
     }
 
-    fn close_all(&mut self) {
-        let entries: Vec<Entry> = self.conns.drain().collect();
-        for entry in entries {
-            let _ = self.poller.delete(entry.conn.transport());
+    /// Graceful shutdown: stop accepting, close idle connections now and the
+    /// others after their current requests; [`EventLoop::run`] ends when none is
+    /// left or at `deadline`.
+    fn begin_shutdown(&mut self, deadline: Instant) {
+        if self.shutdown_deadline.is_some_and(|d| d <= deadline) {
+            return;
         }
+        self.shutdown_deadline = Some(deadline);
+        self.accept_pending = false;
+        for listener in self.listeners.drain(..) {
+            let _ = self.poller.delete(&listener);
+        }
+        for token in self.conns.tokens() {
+            if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {
+                let after = conn.begin_drain();
+                self.after_turn(token, after);
+                self.turn(token);
+            }
+        }
+    }
+
+    fn close_all(&mut self) {
+        for token in self.conns.tokens() {
+            if let Some(Entry::Open { conn, .. }) = self.conns.remove(token) {
+                self.close_conn(conn);
+            }
+        }
+        self.remote.set_live(0);
     }
 }

@@ -79,11 +79,10 @@ impl<T> Slots<T> {
         Some(value)
     }
 
-    /// Removes every value.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
-        self.live = 0;
-        self.free.clear();
-        self.slots.drain(..).filter_map(|s| s.value)
+    /// The tokens of every live value.
+    pub(crate) fn tokens(&self) -> Vec<Token> {
+        let live = self.slots.iter().enumerate().filter(|(_, s)| s.value.is_some());
+        live.map(|(i, s)| Token::new(i as u32, s.generation)).collect()
     }
 }
 

@@ -1,0 +1,97 @@
+//! `Remote`: the part of a loop other threads may touch.
+//!
+//! Other threads never call into a loop; they leave a [`Message`] in its inbox and
+//! wake it through an eventfd. The inbox is only used by deferred answers and
+//! streamed bodies, never by requests answered on the loop, so the common path
+//! takes no lock. The loop drains the eventfd *before* taking the inbox, and a
+//! sender wakes it when the inbox goes from empty to non-empty, so no message
+//! waits for a wake-up that never comes.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use crate::response::Response;
+use crate::sys::poller::Token;
+use crate::sys::waker::Waker;
+
+/// What another thread can tell a loop.
+pub(crate) enum Message {
+    /// The answer to request `seq` on connection `token`.
+    Answer { token: Token, seq: u64, response: Box<Response> },
+    /// Connection `token` has something to do (body data or room arrived).
+    Wake { token: Token },
+    /// Stop accepting and close connections as they become idle; at `deadline`
+    /// close everything.
+    Shutdown { deadline: Instant },
+}
+
+/// A loop's inbox, waker and stop flag.
+pub(crate) struct Remote {
+    waker: Waker,
+    inbox: Mutex<Vec<Message>>,
+    stop: AtomicBool,
+    /// Connections the loop holds (open or closed-but-awaiting), updated on
+    /// accept and free only.
+    live: AtomicUsize,
+}
+
+impl Remote {
+    pub(crate) fn new() -> io::Result<Self> {
+        Ok(Remote {
+            waker: Waker::new()?,
+            inbox: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            live: AtomicUsize::new(0),
+        })
+    }
+
+    /// Leaves a message and wakes the loop if it may be asleep.
+    pub(crate) fn send(&self, message: Message) {
+        let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+        let was_empty = inbox.is_empty();
+        inbox.push(message);
+        drop(inbox);
+        if was_empty {
+            self.waker.wake();
+        }
+    }
+
+    /// Takes every waiting message (into `into`, reusing its allocation).
+    pub(crate) fn take_messages(&self, into: &mut Vec<Message>) {
+        self.waker.drain();
+        let mut inbox = self.inbox.lock().unwrap_or_else(PoisonError::into_inner);
+        std::mem::swap(&mut *inbox, into);
+    }
+
+    /// Asks the loop to stop at once and wakes it.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Records how many connections the loop holds.
+    pub(crate) fn set_live(&self, n: usize) {
+        self.live.store(n, Ordering::Relaxed);
+    }
+
+    /// How many connections the loop holds.
+    pub(crate) fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn waker(&self) -> &Waker {
+        &self.waker
+    }
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("stopped", &self.is_stopped()).finish()
+    }
+}

@@ -1,0 +1,120 @@
+//! `Responder`: an answer given later, from any thread.
+//!
+//! `Request::defer` returns a [`Reply`](crate::Reply) for the handler to return
+//! and a `Responder` to answer with later. The answer travels to the request's
+//! own loop through that loop's inbox and an eventfd wake-up; replies still leave
+//! in request order, whichever is answered first. A `Responder` dropped without
+//! answering answers 500, so a client never hangs on a forgotten request.
+//!
+//! Cancellation: when the client goes away (or its connection is closed for a
+//! timeout or shutdown) every pending request is cancelled: [`Responder::is_cancelled`]
+//! turns true and a callback registered with [`Responder::on_cancel`] runs (on
+//! the loop thread: keep it short). An answer to a cancelled request is dropped.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::event_loop::remote::{Message, Remote};
+use crate::response::Response;
+use crate::sys::poller::Token;
+
+type Callback = Box<dyn FnOnce() + Send>;
+
+/// The state a pending request shares between its loop and its responder.
+#[derive(Default)]
+pub(crate) struct Pending {
+    cancelled: AtomicBool,
+    on_cancel: Mutex<Option<Callback>>,
+}
+
+impl fmt::Debug for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pending").field("cancelled", &self.is_cancelled()).finish()
+    }
+}
+
+impl Pending {
+    /// Marks the request cancelled and runs its callback, once.
+    pub(crate) fn cancel(&self) {
+        if self.cancelled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let callback = self.on_cancel.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(callback) = callback {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
+                log::error!("a cancellation callback panicked");
+            }
+        }
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// Where a request came from: its loop, its connection and its place in line.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    pub(crate) remote: Arc<Remote>,
+    pub(crate) token: Token,
+    pub(crate) seq: u64,
+}
+
+/// Answers one deferred request, from any thread. See the module docs.
+pub struct Responder {
+    origin: Origin,
+    pending: Arc<Pending>,
+    answered: bool,
+}
+
+impl Responder {
+    pub(crate) fn new(origin: Origin, pending: Arc<Pending>) -> Self {
+        Responder { origin, pending, answered: false }
+    }
+
+    /// Sends the answer. It is written when every earlier reply on the
+    /// connection has gone out; if the request was cancelled it is dropped.
+    pub fn respond(mut self, response: Response) {
+        self.send(response);
+    }
+
+    fn send(&mut self, response: Response) {
+        self.answered = true;
+        let Origin { remote, token, seq } = &self.origin;
+        remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(response) });
+    }
+
+    /// True once the client has gone away (or the connection was closed):
+    /// further work for this request is wasted.
+    pub fn is_cancelled(&self) -> bool {
+        self.pending.is_cancelled()
+    }
+
+    /// Runs `callback` when the request is cancelled (at once if it already is).
+    /// It runs on the loop thread, so it must not block.
+    pub fn on_cancel(&self, callback: impl FnOnce() + Send + 'static) {
+        let mut slot = self.pending.on_cancel.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.pending.is_cancelled() {
+            drop(slot);
+            callback();
+        } else {
+            *slot = Some(Box::new(callback));
+        }
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if !self.answered {
+            log::warn!("a deferred request was dropped unanswered; answering 500");
+            self.send(Response::error(500));
+        }
+    }
+}
+
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder").field("seq", &self.origin.seq).field("cancelled", &self.is_cancelled()).finish()
+    }
+}
