@@ -40,6 +40,7 @@ mod responder;
 mod response;
 mod router;
 mod server;
+mod stream;
 mod sys;
 
 pub use files::Files;
@@ -51,3 +52,4 @@ pub use responder::Responder;
 pub use response::{Body, HeaderError, Response};
 pub use router::Router;
 pub use server::{Server, ServerBuilder, ServerHandle, ShutdownHandle};
+pub use stream::BodySender;

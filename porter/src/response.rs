@@ -171,6 +171,11 @@ pub(crate) enum BodyKind {
         offset: u64,
         len: u64,
     },
+    /// Fed by a [`BodySender`](crate::BodySender) on another thread.
+    Channel {
+        receiver: crate::stream::Receiver,
+        len: Option<u64>,
+    },
 }
 
 impl Body {
@@ -186,6 +191,30 @@ impl Body {
         Body(BodyKind::Reader { reader: Box::new(reader), len })
     }
 
+    /// A body produced piece by piece on another thread: the returned
+    /// [`BodySender`](crate::BodySender) feeds it, with backpressure (see its
+    /// docs). With `len` it is sent with Content-Length (the sender must supply
+    /// exactly that many bytes, else the connection is closed); without, chunked.
+    ///
+    /// ```no_run
+    /// # use porter::{Body, Request, Response, Reply};
+    /// fn numbers(req: Request) -> Reply {
+    ///     let (reply, responder) = req.defer();
+    ///     let (sender, body) = Body::channel(None);
+    ///     responder.respond(Response::new(200).body(body));
+    ///     std::thread::spawn(move || {
+    ///         for i in 0..1000 {
+    ///             if sender.send(format!("{i}\n")).is_err() { break } // client gone
+    ///         }
+    ///     });
+    ///     reply
+    /// }
+    /// ```
+    pub fn channel(len: Option<u64>) -> (crate::BodySender, Body) {
+        let (sender, receiver) = crate::stream::channel(crate::stream::DEFAULT_CAPACITY);
+        (sender, Body(BodyKind::Channel { receiver, len }))
+    }
+
     /// `len` bytes of `file` from `offset`, sent with sendfile(2) on plain TCP.
     pub fn file(file: File, offset: u64, len: u64) -> Self {
         Body(BodyKind::File { file, offset, len })
@@ -198,6 +227,7 @@ impl Body {
             BodyKind::Bytes(b) => Some(b.len() as u64),
             BodyKind::Reader { len, .. } => *len,
             BodyKind::File { len, .. } => Some(*len),
+            BodyKind::Channel { len, .. } => *len,
         }
     }
 
@@ -214,6 +244,7 @@ impl fmt::Debug for Body {
             BodyKind::Bytes(b) => write!(f, "Body::Bytes({} bytes)", b.len()),
             BodyKind::Reader { len, .. } => write!(f, "Body::Reader(len {len:?})"),
             BodyKind::File { offset, len, .. } => write!(f, "Body::File({offset}+{len})"),
+            BodyKind::Channel { len, .. } => write!(f, "Body::Channel(len {len:?})"),
         }
     }
 }

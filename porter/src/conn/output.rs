@@ -10,10 +10,15 @@
 use std::fs::File;
 use std::io::{self, Read};
 
+use std::sync::Arc;
+
 use crate::conn::queue::{ReplyMeta, Slot};
+use crate::event_loop::remote::Remote;
 use crate::proto::encode::{self, Framing, HeadParts};
 use crate::proto::parse::Version;
 use crate::response::{BodyKind, Response};
+use crate::stream::{Pull, Receiver};
+use crate::sys::poller::Token;
 
 /// Stop encoding or pulling body data once this much output is waiting.
 pub(crate) const HIGH_WATER: usize = 64 * 1024;
@@ -36,6 +41,7 @@ pub(crate) struct InFlight {
 
 enum Streaming {
     Reader { reader: Box<dyn Read + Send>, remaining: Option<u64>, chunked: bool },
+    Channel { receiver: Receiver, remaining: Option<u64>, chunked: bool },
     File { file: File, offset: u64, remaining: u64 },
 }
 
@@ -151,17 +157,27 @@ impl Output {
             }
             BodyKind::Reader { reader, len } => Some(Streaming::Reader { reader, remaining: len, chunked }),
             BodyKind::File { file, offset, len } => Some(Streaming::File { file, offset, remaining: len }),
+            BodyKind::Channel { receiver, len } => Some(Streaming::Channel { receiver, remaining: len, chunked }),
         }
     }
 
     /// Moves the in-flight body forward into the buffer (readers) as far as the
     /// high-water mark allows. Returns Ok(true) when the reply is complete.
-    pub(crate) fn pump_body(&mut self, scratch: &mut [u8]) -> Result<bool, BodyFailed> {
+    /// A channel body with no data ready leaves `remote`/`token` to be woken by.
+    pub(crate) fn pump_body(
+        &mut self,
+        scratch: &mut [u8],
+        remote: &Arc<Remote>,
+        token: Token,
+    ) -> Result<bool, BodyFailed> {
         let Some(flight) = self.in_flight.as_mut() else { return Ok(true) };
         let done = match &mut flight.body {
             None => true,
             Some(Streaming::Reader { reader, remaining, chunked }) => {
                 pump_reader(&mut self.buf, self.written, reader, remaining, *chunked, scratch)?
+            }
+            Some(Streaming::Channel { receiver, remaining, chunked }) => {
+                pump_channel(&mut self.buf, self.written, receiver, remaining, *chunked, (remote, token))?
             }
             // Files wait for an empty buffer, then go out with sendfile in `send_file_part`.
             Some(Streaming::File { remaining, .. }) => *remaining == 0,
@@ -206,6 +222,7 @@ fn body_len(body: &BodyKind) -> u64 {
     match body {
         BodyKind::Bytes(b) => b.len() as u64,
         BodyKind::Reader { len, .. } => len.unwrap_or(0),
+        BodyKind::Channel { len, .. } => len.unwrap_or(0),
         BodyKind::Empty | BodyKind::File { .. } => 0,
     }
 }
@@ -254,6 +271,41 @@ fn pump_reader(
         }
         if let Some(r) = remaining {
             *r -= n as u64;
+        }
+    }
+    Ok(false)
+}
+
+fn pump_channel(
+    buf: &mut Vec<u8>,
+    written: usize,
+    receiver: &Receiver,
+    remaining: &mut Option<u64>,
+    chunked: bool,
+    (remote, token): (&Arc<Remote>, Token),
+) -> Result<bool, BodyFailed> {
+    while buf.len() - written < HIGH_WATER {
+        match receiver.pull(remote, token) {
+            Pull::Data(data) => {
+                let data = match remaining {
+                    Some(r) if data.len() as u64 > *r => {
+                        log::warn!("channel body sent more than its Content-Length; closing");
+                        return Err(BodyFailed);
+                    }
+                    _ => data,
+                };
+                if chunked {
+                    encode::encode_chunk(buf, &data);
+                } else {
+                    buf.extend_from_slice(&data);
+                }
+                if let Some(r) = remaining {
+                    *r -= data.len() as u64;
+                }
+            }
+            Pull::Empty => return Ok(false),
+            Pull::Finished => return finish_reader(buf, *remaining, chunked),
+            Pull::Aborted => return Err(BodyFailed),
         }
     }
     Ok(false)
