@@ -111,7 +111,7 @@ pub enum BodyKind {
 }
 
 /// Everything porter needs from a parsed head; spans index the buffer passed to [`parse_head`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedHead {
     /// Bytes the head takes: ignored empty lines, request line, fields and the final CRLF.
     pub len: usize,
@@ -258,9 +258,21 @@ impl std::error::Error for ParseError {}
 /// exceeded: that is an error at once). `Ok(Some(head))`: the head is the first
 /// `head.len` bytes of `buf`. Up to 128 header slots live on the stack; a larger
 /// `max_headers` is honoured with a heap-allocated slot array.
+///
+/// Errors are decided in byte order: when the bytes break a size limit, the
+/// bytes before that point are judged first, so a syntax error early in a long
+/// line is a 400 (not a 414) however the bytes were split into reads.
 pub fn parse_head(buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
+    let Some((cut, limit_error)) = limit_cut(buf, limits) else { return parse_within_limits(buf, limits) };
+    match parse_within_limits(buf.get(..cut).unwrap_or_default(), limits)? {
+        Some(head) => Ok(Some(head)),
+        None => Err(limit_error),
+    }
+}
+
+/// Parses a buffer that breaks no size limit (see [`limit_cut`]).
+fn parse_within_limits(buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
     let lines = scan_lines(buf)?;
-    check_limits(buf, &lines, limits)?;
     let mut stack_slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
     match stack_slots.get_mut(..limits.max_headers) {
         Some(slots) => parse_with_slots(buf, &lines, slots),
@@ -300,11 +312,7 @@ impl Lines {
 /// Finds the lines of the head and rejects bare CR and bare LF, stopping at the
 /// head's end so that pipelined bytes are not examined.
 fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
-    // RFC 9112 §2.2: empty lines (CRLF) before the request line are ignored.
-    let mut start = 0;
-    while buf.get(start..).is_some_and(|rest| rest.starts_with(b"\r\n")) {
-        start += 2;
-    }
+    let start = leading_empty_lines(buf);
     let mut lines = Lines { start, line_end: None, head_end: None };
     let (mut line_start, mut at) = (start, start);
     while let Some(offset) = buf.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'\r' || b == b'\n')) {
@@ -330,20 +338,38 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
     Ok(lines)
 }
 
-/// Applies the size limits to what has arrived so far; a prefix of a head never
-/// exceeds a limit the complete head meets, so the verdict is split-independent.
-fn check_limits(buf: &[u8], lines: &Lines, limits: &HeadLimits) -> Result<(), ParseError> {
+/// Where `buf` first breaks a size limit, if it does: the length of the longest
+/// prefix within every limit, and the error for the byte after it. A prefix of
+/// a head never breaks a limit the complete head meets, so `Ok(None)` is only
+/// ever said within the limits.
+fn limit_cut(buf: &[u8], limits: &HeadLimits) -> Option<(usize, ParseError)> {
     // RFC 9112 §3: a target longer than the server wishes to parse is a 414; we
-    // bound the whole request line (§3 recommends accepting at least 8000 octets).
-    if lines.request_line(buf).len() > limits.max_request_line {
-        return Err(ParseError::UriTooLong);
-    }
+    // bound the whole request line (§3 recommends accepting at least 8000
+    // octets). The line is too long once one byte more than allowed has come
+    // without the CR that would end it.
+    let start = leading_empty_lines(buf);
+    let line_limit = start.saturating_add(limits.max_request_line);
+    let line_cut = buf.get(start..=line_limit).filter(|line| !line.iter().any(|&b| b == b'\r' || b == b'\n'));
+    let line_cut = line_cut.map(|_| line_limit);
     // RFC 6585 §5: 431 for a head too large to process.
-    let head_len = lines.head_end.unwrap_or(buf.len());
-    if head_len > limits.max_head || head_len > MAX_SPAN_OFFSET {
-        return Err(ParseError::HeadersTooLarge);
+    let head_limit = limits.max_head.min(MAX_SPAN_OFFSET);
+    let head_cut = (buf.len() > head_limit).then_some(head_limit);
+    match (line_cut, head_cut) {
+        (Some(line), Some(head)) if head < line => Some((head, ParseError::HeadersTooLarge)),
+        (Some(line), _) => Some((line, ParseError::UriTooLong)),
+        (None, Some(head)) => Some((head, ParseError::HeadersTooLarge)),
+        (None, None) => None,
     }
-    Ok(())
+}
+
+/// RFC 9112 §2.2: empty lines (CRLF) before the request line are ignored; the
+/// offset of the first byte after them.
+fn leading_empty_lines(buf: &[u8]) -> usize {
+    let mut start = 0;
+    while buf.get(start..).is_some_and(|rest| rest.starts_with(b"\r\n")) {
+        start += 2;
+    }
+    start
 }
 
 fn parse_with_slots<'b>(
@@ -1083,6 +1109,29 @@ mod tests {
         }
         for (input, want) in &limit_rows() {
             check_prefixes(input, want, &HeadLimits::default(), 61);
+        }
+    }
+
+    /// Found by `fuzz/run.sh` (target `head`): a request line that was both too
+    /// long and malformed earlier on was a 414 when it arrived at once but a 400
+    /// when the first read ended before the limit. The earlier fault now wins.
+    #[test]
+    fn the_first_fault_in_byte_order_decides_however_the_bytes_arrive() {
+        let crash: &[u8] = b"\r\n\r\nE/G T p;q=1 HTTP/2.\0\0\0\0\0\0\0\0ctio\x03\x03\x03\x03\x03\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffConteni LengtGET h: \r\n";
+        let small = HeadLimits { max_request_line: 64, max_head: 256, max_headers: 4 };
+        let long = "a".repeat(100);
+        let rows: Vec<(Vec<u8>, Want)> = vec![
+            (crash.to_vec(), Fails(BadMethod)),
+            (format!("G(T /{long} HTTP/1.1\r\n").into_bytes(), Fails(BadMethod)),
+            (format!("GET /\x01{long} HTTP/1.1\r\n").into_bytes(), Fails(BadTarget)),
+            (format!("GET /{long}\x01 HTTP/1.1\r\n").into_bytes(), Fails(UriTooLong)),
+            (format!("GET / HTTP/1.1\r\nX y: {long}{long}{long}\r\n").into_bytes(), Fails(BadHeaderName)),
+            (format!("GET / HTTP/1.1\r\nX: {long}{long}{long}\n\r\n").into_bytes(), Fails(HeadersTooLarge)),
+            (format!("GET / HTTP/1.1\r\nX: a\n{long}{long}{long}\r\n").into_bytes(), Fails(BareLf)),
+        ];
+        for (input, want) in &rows {
+            check(input, want, &small);
+            check_prefixes(input, want, &small, 1);
         }
     }
 
