@@ -5,7 +5,6 @@
 //! while it runs. A handler that panics is caught: its client gets a 500 and the
 //! connection and the worker live on.
 
-#[allow(unused_imports)] // for doc links
 use crate::request::Request;
 use crate::response::Response;
 
@@ -44,6 +43,56 @@ pub trait Handler: Send + Sync + 'static {
     /// authentication for 401. The default reads every body.
     fn before_body(&self, _request: &Request) -> Option<Response> {
         None
+    }
+
+    /// Return true to be called as soon as the head is parsed, with the body
+    /// still arriving: read it with [`Request::body_reader`] (on another thread,
+    /// after [`Request::defer`]). Bodies then pass through bounded memory,
+    /// however large, and `max_body` does not apply. The default buffers the
+    /// whole body (up to `max_body`) before calling [`Handler::handle`].
+    fn streams_body(&self, _request: &Request) -> bool {
+        false
+    }
+}
+
+/// Wraps a handler so that it streams request bodies (see [`Handler::streams_body`]).
+///
+/// ```no_run
+/// # use porter::{Request, Response, Reply, Router, stream_body};
+/// use std::io::Read;
+/// fn count(mut req: Request) -> Reply {
+///     let (reply, responder) = req.defer();
+///     let mut body = req.body_reader();
+///     std::thread::spawn(move || {
+///         let n = std::io::copy(&mut body, &mut std::io::sink());
+///         responder.respond(match n {
+///             Ok(n) => Response::text(format!("{n} bytes")),
+///             Err(_) => Response::error(400),
+///         });
+///     });
+///     reply
+/// }
+/// let app = Router::new().post("/upload", stream_body(count));
+/// ```
+pub fn stream_body<H: Handler>(handler: H) -> StreamBody<H> {
+    StreamBody(handler)
+}
+
+/// A handler that streams request bodies; made by [`stream_body`].
+#[derive(Debug)]
+pub struct StreamBody<H>(H);
+
+impl<H: Handler> Handler for StreamBody<H> {
+    fn handle(&self, request: Request) -> Reply {
+        self.0.handle(request)
+    }
+
+    fn before_body(&self, request: &Request) -> Option<Response> {
+        self.0.before_body(request)
+    }
+
+    fn streams_body(&self, _request: &Request) -> bool {
+        true
     }
 }
 

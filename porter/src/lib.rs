@@ -42,9 +42,10 @@ mod router;
 mod server;
 mod stream;
 mod sys;
+mod upload;
 
 pub use files::Files;
-pub use handler::{Handler, Reply};
+pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;
 pub use proto::encode::reason_phrase;
 pub use request::{Request, Version};
@@ -53,3 +54,4 @@ pub use response::{Body, HeaderError, Response};
 pub use router::Router;
 pub use server::{Server, ServerBuilder, ServerHandle, ShutdownHandle};
 pub use stream::BodySender;
+pub use upload::BodyReader;

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use crate::handler::{Reply, ReplyKind};
 use crate::proto::parse::{ParsedHead, Span, TargetForm};
 use crate::responder::{Origin, Pending, Responder};
+use crate::upload::BodyReader;
 
 pub use crate::proto::parse::Version;
 
@@ -24,11 +25,13 @@ pub struct Request {
     params: Vec<(Arc<str>, Span)>,
     peer: Option<SocketAddr>,
     origin: Origin,
+    /// The streamed body's reader, for handlers that stream bodies.
+    stream: Option<BodyReader>,
 }
 
 impl Request {
     pub(crate) fn new(head: Bytes, parsed: ParsedHead, peer: Option<SocketAddr>, origin: Origin) -> Self {
-        Request { head, parsed, body: Bytes::new(), params: Vec::new(), peer, origin }
+        Request { head, parsed, body: Bytes::new(), params: Vec::new(), peer, origin, stream: None }
     }
 
     /// Answers this request later, from any thread: return the [`Reply`] from the
@@ -122,6 +125,22 @@ impl Request {
     /// The request body (empty when there is none).
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    pub(crate) fn set_stream(&mut self, reader: BodyReader) {
+        self.stream = Some(reader);
+    }
+
+    /// A reader for the body. For a handler that streams bodies
+    /// ([`Handler::streams_body`](crate::Handler::streams_body)) it yields the
+    /// body as it arrives and blocks while none is there (read it on another
+    /// thread); otherwise it reads the body already received. Taken once: a
+    /// second call reads nothing.
+    pub fn body_reader(&mut self) -> BodyReader {
+        match self.stream.take() {
+            Some(reader) => reader,
+            None => BodyReader::buffered(self.take_body()),
+        }
     }
 
     /// Takes the body out of the request without copying it.

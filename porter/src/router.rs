@@ -142,6 +142,14 @@ impl Handler for Router {
         }
     }
 
+    fn streams_body(&self, request: &Request) -> bool {
+        match (self.lookup(request), &self.fallback) {
+            (Lookup::Found(route, _), _) => route.handler.streams_body(request),
+            (Lookup::NotFound, Some(fallback)) => fallback.streams_body(request),
+            _ => false,
+        }
+    }
+
     fn handle(&self, mut request: Request) -> Reply {
         let lookup = self.lookup(&request);
         if let Some(refused) = self.refusal(&request, &lookup) {

@@ -21,6 +21,7 @@ use crate::proto::parse::{self, BodyKind};
 use crate::request::Request;
 use crate::responder::Origin;
 use crate::response::Response;
+use crate::upload::{self, PipeWriter};
 
 /// What the connection is reading.
 pub(crate) enum Reading {
@@ -32,12 +33,23 @@ pub(crate) enum Reading {
     Stopped,
 }
 
-/// A body being read (or drained) for one request.
+/// A body being read for one request.
 pub(crate) struct BodyRead {
     decoder: Decoder,
-    request: Option<(Request, ReplyMeta)>,
-    body: BytesMut,
+    sink: Sink,
     received: u64,
+}
+
+/// Where body bytes go.
+enum Sink {
+    /// Collected for a handler that runs once the body is complete.
+    Buffer { request: Request, meta: ReplyMeta, body: BytesMut },
+    /// Handed to a handler already running ([`crate::upload`]); `seq` is its
+    /// request and `continue_due` says a `100 Continue` awaits its first read.
+    /// `close_after`: the reply closes the connection, once the body is in.
+    Pipe { writer: PipeWriter, seq: u64, continue_due: bool, close_after: bool },
+    /// Nobody's (the request was answered without it): read and dropped.
+    Drain,
 }
 
 impl<T: Transport> Conn<T> {
@@ -86,31 +98,52 @@ impl<T: Transport> Conn<T> {
     }
 
     fn start_request(&mut self, ctx: &Ctx<'_>, request: Request) {
-        let meta = ReplyMeta::of(&request, ctx.access_log);
+        let meta = ReplyMeta::of(&request, self.next_seq - 1, ctx.access_log);
         let (body, expect_continue) = (request.parsed().body, request.parsed().expect_continue);
         let decoder = match body {
             BodyKind::None => return self.dispatch(ctx, request, meta),
-            // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
-            // before reading any of it.
-            BodyKind::Length(n) if n > ctx.limits.max_body => return self.reject(413),
             BodyKind::Length(n) => Decoder::length(n),
             BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
         };
+        let streams = call_guarded(|| ctx.handler.streams_body(&request)).unwrap_or(false);
+        if !streams && matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body) {
+            // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
+            // before reading any of it.
+            return self.reject(413);
+        }
         if let Some(early) = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some) {
             return self.answer_early(early, meta, decoder, expect_continue);
         }
         // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
         // only if the client is still waiting for it (no body bytes yet).
-        if expect_continue && self.rbuf.is_empty() {
+        let continue_due = expect_continue && self.rbuf.is_empty();
+        if streams {
+            return self.start_streaming(ctx, request, meta, decoder, continue_due);
+        }
+        if continue_due {
             self.replies.push(Slot::Continue);
         }
         let capacity = decoder.remaining_hint().unwrap_or(0).min(64 * 1024) as usize;
-        self.reading = Reading::Body(Box::new(BodyRead {
-            decoder,
-            request: Some((request, meta)),
-            body: BytesMut::with_capacity(capacity),
-            received: 0,
-        }));
+        let sink = Sink::Buffer { request, meta, body: BytesMut::with_capacity(capacity) };
+        self.reading = Reading::Body(Box::new(BodyRead { decoder, sink, received: 0 }));
+    }
+
+    /// Body-reader mode: the handler runs now and reads the body as it arrives;
+    /// `100 Continue` waits for its first read.
+    fn start_streaming(
+        &mut self,
+        ctx: &Ctx<'_>,
+        mut request: Request,
+        meta: ReplyMeta,
+        decoder: Decoder,
+        continue_due: bool,
+    ) {
+        let (writer, reader) = upload::pipe();
+        request.set_stream(reader);
+        let seq = self.next_seq - 1;
+        let sink = Sink::Pipe { writer, seq, continue_due, close_after: false };
+        self.reading = Reading::Body(Box::new(BodyRead { decoder, sink, received: 0 }));
+        self.dispatch(ctx, request, meta);
     }
 
     /// The handler answered from the head alone: the body is not for anyone.
@@ -126,12 +159,14 @@ impl<T: Transport> Conn<T> {
             return;
         }
         self.replies.push(Slot::Ready(Box::new(response), meta));
-        let drain = BodyRead { decoder, request: None, body: BytesMut::new(), received: 0 };
-        self.reading = Reading::Body(Box::new(drain));
+        self.reading = Reading::Body(Box::new(BodyRead { decoder, sink: Sink::Drain, received: 0 }));
     }
 
     /// Consumes body bytes from the buffer; dispatches the request when complete.
     fn read_body(&mut self, ctx: &Ctx<'_>) -> bool {
+        if !self.pipe_is_ready(ctx) {
+            return false;
+        }
         let Reading::Body(state) = &mut self.reading else { return false };
         let mut progressed = false;
         while !self.rbuf.is_empty() && !state.decoder.is_done() {
@@ -149,36 +184,83 @@ impl<T: Transport> Conn<T> {
             }
             progressed = true;
             state.received += step.data.len() as u64;
-            if state.received > ctx.limits.max_body {
+            let streaming = matches!(state.sink, Sink::Pipe { .. });
+            if state.received > ctx.limits.max_body && !streaming {
                 // RFC 9110 §15.5.14; a chunked body has no announced length to check earlier.
                 self.fail_body(413);
                 return false;
             }
-            if state.request.is_some() {
-                state.body.extend_from_slice(&self.rbuf[step.data.clone()]);
+            state.sink.take(&mut self.rbuf, step.data, step.consumed);
+            if let Sink::Pipe { writer, .. } = &state.sink {
+                if !writer.has_room(ctx.remote, self.token) {
+                    return true; // backpressure: the reader will wake us
+                }
             }
-            self.rbuf.advance(step.consumed);
         }
         if !state.decoder.is_done() {
             return progressed;
         }
         let Reading::Body(state) = std::mem::replace(&mut self.reading, Reading::Head) else { return true };
         self.head_started = !self.rbuf.is_empty();
-        if let Some((mut request, meta)) = state.request {
-            request.set_body(state.body.freeze());
-            self.dispatch(ctx, request, meta);
+        match state.sink {
+            Sink::Buffer { mut request, meta, body } => {
+                request.set_body(body.freeze());
+                self.dispatch(ctx, request, meta);
+            }
+            Sink::Pipe { writer, close_after, .. } => {
+                writer.complete();
+                if close_after {
+                    self.stop_reading();
+                }
+            }
+            Sink::Drain => {}
         }
         true
     }
 
+    /// For a streamed body: sends a due `100 Continue` once the reader started,
+    /// switches to draining once the reader is gone, and says whether the pipe
+    /// takes bytes now (else the reader will wake the loop).
+    fn pipe_is_ready(&mut self, ctx: &Ctx<'_>) -> bool {
+        let Reading::Body(state) = &mut self.reading else { return true };
+        let Sink::Pipe { writer, seq, continue_due, .. } = &mut state.sink else { return true };
+        if writer.is_reader_gone() {
+            if *continue_due {
+                // RFC 9110 §10.1.1: the client still waits for a 100 that will
+                // not come; it may never send the body: close after the reply.
+                self.stop_reading();
+            } else {
+                state.sink = Sink::Drain;
+            }
+            return true;
+        }
+        if *continue_due && writer.is_started(ctx.remote, self.token) {
+            *continue_due = false;
+            self.replies.insert_continue_before(*seq);
+        }
+        writer.has_room(ctx.remote, self.token)
+    }
+
     /// A body could not be read: answer `status` if its request is still
-    /// unanswered; a drained body's request already has its answer, so just close.
+    /// unanswered. A drained body's request already has its answer, and a
+    /// streaming handler learns of the failure from its reader: just close.
     fn fail_body(&mut self, status: u16) {
-        let drained = matches!(&self.reading, Reading::Body(b) if b.request.is_none());
-        if drained {
-            self.stop_reading();
-        } else {
-            self.reject(status);
+        let Reading::Body(state) = &self.reading else { return self.reject(status) };
+        match &state.sink {
+            Sink::Buffer { .. } => self.reject(status),
+            Sink::Pipe { writer, .. } => {
+                writer.fail(std::io::ErrorKind::InvalidData, "the request body is malformed");
+                self.stop_reading();
+            }
+            Sink::Drain => self.stop_reading(),
+        }
+    }
+
+    /// True while a streaming handler's pipe is full (reading waits for it).
+    pub(super) fn is_pipe_full(&self) -> bool {
+        match &self.reading {
+            Reading::Body(state) => matches!(&state.sink, Sink::Pipe { writer, .. } if writer.is_full()),
+            _ => false,
         }
     }
 
@@ -201,8 +283,14 @@ impl<T: Transport> Conn<T> {
         };
         let close = matches!(&slot, Slot::Ready(_, m) | Slot::Waiting { meta: m, .. } if m.close);
         self.replies.push(slot);
-        if close {
-            self.stop_reading();
+        match &mut self.reading {
+            // A streamed body is still coming: stop once it is in.
+            Reading::Body(state) if close => match &mut state.sink {
+                Sink::Pipe { close_after, .. } => *close_after = true,
+                _ => self.stop_reading(),
+            },
+            _ if close => self.stop_reading(),
+            _ => {}
         }
     }
 
@@ -226,6 +314,26 @@ impl<T: Transport> Conn<T> {
             None if self.phase == Phase::Open => self.phase = Phase::Closing,
             None => {}
         }
+    }
+}
+
+impl Sink {
+    /// Takes one decoded step's bytes out of `rbuf`: `data` (a range of it) goes
+    /// to the sink, and `consumed` bytes are removed.
+    fn take(&mut self, rbuf: &mut BytesMut, data: std::ops::Range<usize>, consumed: usize) {
+        match self {
+            Sink::Buffer { body, .. } => body.extend_from_slice(&rbuf[data]),
+            Sink::Pipe { writer, .. } => {
+                // Zero-copy: the piece is split off the read buffer.
+                let mut rest = rbuf.split_to(consumed);
+                rest.advance(data.start);
+                rest.truncate(data.len());
+                writer.push(rest.freeze());
+                return;
+            }
+            Sink::Drain => {}
+        }
+        rbuf.advance(consumed);
     }
 }
 

@@ -286,7 +286,10 @@ impl<T: Transport> Conn<T> {
     fn wants_input(&self, limits: &Limits) -> bool {
         match self.phase {
             Phase::Open => {
-                self.reading.is_accepting() && self.replies.len() < limits.max_pipelined && !self.out.is_full()
+                self.reading.is_accepting()
+                    && self.replies.len() < limits.max_pipelined
+                    && !self.out.is_full()
+                    && !self.is_pipe_full()
             }
             Phase::Lingering => true,
             Phase::Closing | Phase::Dead => false,
@@ -429,6 +432,8 @@ impl<T: Transport> Conn<T> {
             return TimerKind::Write;
         }
         match self.reading {
+            // A streaming handler that does not read holds the body back, not the client.
+            Reading::Body(_) if self.is_pipe_full() => TimerKind::None,
             Reading::Body(_) => TimerKind::Body,
             Reading::Head if !self.rbuf.is_empty() => TimerKind::Header,
             Reading::Head if self.replies.is_empty() && self.out.is_idle() => TimerKind::Idle,

@@ -29,6 +29,8 @@ pub(crate) struct ReplyMeta {
     pub(crate) keep_alive_10: bool,
     /// For the access log: the head bytes and the method and target spans.
     pub(crate) log: Option<LogInfo>,
+    /// The request's sequence number on its connection.
+    pub(crate) seq: u64,
 }
 
 /// The request line pieces an access-log line needs, sharing the head's bytes.
@@ -42,13 +44,14 @@ pub(crate) struct LogInfo {
 
 impl ReplyMeta {
     /// Metadata for replying to `req`.
-    pub(crate) fn of(req: &Request, access_log: bool) -> Self {
+    pub(crate) fn of(req: &Request, seq: u64, access_log: bool) -> Self {
         let parsed = req.parsed();
         ReplyMeta {
             is_head: req.is_head(),
             version: parsed.version,
             close: !parsed.keep_alive,
             keep_alive_10: parsed.keep_alive && parsed.version == Version::Http10,
+            seq,
             log: access_log.then(|| LogInfo {
                 head: req.head_bytes().clone(),
                 method: parsed.method,
@@ -60,7 +63,14 @@ impl ReplyMeta {
 
     /// Metadata for an error reply to a request that could not be parsed.
     pub(crate) fn for_error() -> Self {
-        ReplyMeta { is_head: false, version: Version::Http11, close: true, keep_alive_10: false, log: None }
+        ReplyMeta {
+            is_head: false,
+            version: Version::Http11,
+            close: true,
+            keep_alive_10: false,
+            log: None,
+            seq: u64::MAX,
+        }
     }
 }
 
@@ -107,6 +117,19 @@ impl ReplyQueue {
             *slot = Slot::Ready(response, meta);
         }
         true
+    }
+
+    /// Puts a `100 Continue` right before request `seq`'s reply, if that reply
+    /// has not started going out (otherwise the final status is already on
+    /// its way and the interim one would come too late).
+    pub(crate) fn insert_continue_before(&mut self, seq: u64) {
+        let at = self.slots.iter().position(|s| match s {
+            Slot::Ready(_, meta) | Slot::Waiting { meta, .. } => meta.seq == seq,
+            Slot::Continue => false,
+        });
+        if let Some(at) = at {
+            self.slots.insert(at, Slot::Continue);
+        }
     }
 
     /// True if some deferred answer is still awaited.

@@ -350,3 +350,43 @@ fn a_reader_body_streams_chunked_and_a_short_reader_closes() {
     }
     assert_eq!(after, After::Free, "a body shorter than its Content-Length ends the connection");
 }
+
+#[test]
+fn a_streaming_handler_that_does_not_read_stops_the_socket_reads() {
+    use std::sync::Mutex;
+    /// Streams bodies and parks each reader, unread.
+    struct Parks(Mutex<Vec<crate::BodyReader>>);
+    impl Handler for Parks {
+        fn handle(&self, mut req: Request) -> crate::Reply {
+            self.0.lock().unwrap().push(req.body_reader());
+            let (reply, responder) = req.defer();
+            std::mem::forget(responder); // never answers within this test
+            reply
+        }
+        fn streams_body(&self, _req: &Request) -> bool {
+            true
+        }
+    }
+    let handler = Parks(Mutex::new(Vec::new()));
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { handler: &handler, ..ctx(&limits, now) };
+    let body_len = 8 << 20;
+    let mut input = format!("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: {body_len}\r\n\r\n").into_bytes();
+    input.resize(input.len() + body_len, b'b');
+    let mut script = Script::new(&[&input]);
+    script.eof = false;
+    let mut scratch = vec![0u8; 16 * 1024];
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    for _ in 0..1000 {
+        conn.readable = true;
+        conn.writable = true;
+        conn.on_ready(&cx, &mut scratch);
+    }
+    let unread: usize = conn.io.input.iter().flatten().map(Vec::len).sum();
+    let taken = input.len() - unread;
+    let bound = crate::upload::PIPE_CAPACITY + 2 * scratch.len() + 1024;
+    assert!(taken <= bound, "took {taken} bytes off the socket for a reader that read none (bound {bound})");
+    assert!(taken >= crate::upload::PIPE_CAPACITY, "the pipe itself was filled ({taken})");
+    assert_eq!(handler.0.lock().unwrap().len(), 1);
+}
