@@ -4,7 +4,7 @@
 #   ./scripts/test.sh
 #
 # Installs (if missing, via apt-get): curl and python3, which the loopback tests
-# use as real clients. Then: unit, property and loopback tests for the whole
+# use as real clients, and prlimit (util-linux) for the overload test. Then: unit, property and loopback tests for the whole
 # workspace, the doc tests, and `cargo doc` with warnings denied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+command -v prlimit >/dev/null || need+=(util-linux)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
