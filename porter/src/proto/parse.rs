@@ -259,24 +259,37 @@ impl std::error::Error for ParseError {}
 /// `head.len` bytes of `buf`. Up to 128 header slots live on the stack; a larger
 /// `max_headers` is honoured with a heap-allocated slot array.
 ///
-/// Errors are decided in byte order: when the bytes break a size limit, the
-/// bytes before that point are judged first, so a syntax error early in a long
-/// line is a 400 (not a 414) however the bytes were split into reads.
+/// Errors are decided in byte order: when the bytes break a size limit or hold
+/// a bare CR or LF, the bytes before that point are judged first, so the verdict
+/// (a 400 for an early syntax error, not a 414 for the line growing too long
+/// later) is the same however the bytes were split into reads.
 pub fn parse_head(buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
-    let Some((cut, limit_error)) = limit_cut(buf, limits) else { return parse_within_limits(buf, limits) };
-    match parse_within_limits(buf.get(..cut).unwrap_or_default(), limits)? {
-        Some(head) => Ok(Some(head)),
-        None => Err(limit_error),
+    let scan = scan_lines(buf);
+    let line_fault = scan.as_ref().err().copied();
+    let cut = [limit_cut(buf, limits), line_fault].into_iter().flatten().min_by_key(|&(at, _)| at);
+    match (cut, scan) {
+        (None, Ok(lines)) => parse_lines(buf, &lines, limits),
+        (None, Err((_, error))) => Err(error),
+        (Some((at, error)), _) => parse_before_fault(buf.get(..at).unwrap_or_default(), error, limits),
     }
 }
 
-/// Parses a buffer that breaks no size limit (see [`limit_cut`]).
-fn parse_within_limits(buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
-    let lines = scan_lines(buf)?;
+/// Judges the bytes before a fault: their own error if they have one, a head
+/// if one completes before the fault, else the fault's `error`.
+fn parse_before_fault(prefix: &[u8], error: ParseError, limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
+    let lines = scan_lines(prefix).map_err(|(_, early)| early)?;
+    match parse_lines(prefix, &lines, limits)? {
+        Some(head) => Ok(Some(head)),
+        None => Err(error),
+    }
+}
+
+/// Parses a buffer with no bare CR or LF that breaks no size limit.
+fn parse_lines(buf: &[u8], lines: &Lines, limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
     let mut stack_slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
     match stack_slots.get_mut(..limits.max_headers) {
-        Some(slots) => parse_with_slots(buf, &lines, slots),
-        None => parse_with_slots(buf, &lines, &mut vec![httparse::EMPTY_HEADER; limits.max_headers]),
+        Some(slots) => parse_with_slots(buf, lines, slots),
+        None => parse_with_slots(buf, lines, &mut vec![httparse::EMPTY_HEADER; limits.max_headers]),
     }
 }
 
@@ -309,9 +322,9 @@ impl Lines {
     }
 }
 
-/// Finds the lines of the head and rejects bare CR and bare LF, stopping at the
-/// head's end so that pipelined bytes are not examined.
-fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
+/// Finds the lines of the head, stopping at the head's end so that pipelined
+/// bytes are not examined; a bare CR or LF is a fault at its offset.
+fn scan_lines(buf: &[u8]) -> Result<Lines, (usize, ParseError)> {
     let start = leading_empty_lines(buf);
     let mut lines = Lines { start, line_end: None, head_end: None };
     let (mut line_start, mut at) = (start, start);
@@ -321,10 +334,10 @@ fn scan_lines(buf: &[u8]) -> Result<Lines, ParseError> {
         // MUST reject or replace a bare CR. porter rejects both: a front end that
         // splits lines differently could otherwise smuggle a request past us.
         match (buf.get(cr), buf.get(cr + 1)) {
-            (Some(b'\n'), _) => return Err(ParseError::BareLf),
+            (Some(b'\n'), _) => return Err((cr, ParseError::BareLf)),
             (_, None) => break,
             (_, Some(b'\n')) => {}
-            (_, Some(_)) => return Err(ParseError::BareCr),
+            (_, Some(_)) => return Err((cr, ParseError::BareCr)),
         }
         if lines.line_end.is_none() {
             lines.line_end = Some(cr);
@@ -1128,6 +1141,10 @@ mod tests {
             (format!("GET / HTTP/1.1\r\nX y: {long}{long}{long}\r\n").into_bytes(), Fails(BadHeaderName)),
             (format!("GET / HTTP/1.1\r\nX: {long}{long}{long}\n\r\n").into_bytes(), Fails(HeadersTooLarge)),
             (format!("GET / HTTP/1.1\r\nX: a\n{long}{long}{long}\r\n").into_bytes(), Fails(BareLf)),
+            // The version is judged when the request line ends, before a bare LF later on.
+            (b"GET / HTTP/0.1\r\n\xff\xff\x01\0\0\n\xff\xff\nX: b\r\n c\r/\r\n".to_vec(), Fails(UnsupportedVersion)),
+            (b"GET / HTTP/1.1\r\nX y: z\nHost: a\r\n\r\n".to_vec(), Fails(BadHeaderName)),
+            (b"GET / HTTP/1.1\r\nX: z\rHost: a\r\n\x00\r\n".to_vec(), Fails(BareCr)),
         ];
         for (input, want) in &rows {
             check(input, want, &small);
