@@ -52,6 +52,6 @@ pub use request::{Request, Version};
 pub use responder::Responder;
 pub use response::{Body, HeaderError, Response};
 pub use router::Router;
-pub use server::{Server, ServerBuilder, ServerHandle, ShutdownHandle};
+pub use server::{EmbeddedServer, Server, ServerBuilder, ServerHandle, ShutdownHandle};
 pub use stream::BodySender;
 pub use upload::BodyReader;

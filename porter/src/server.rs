@@ -307,3 +307,72 @@ fn server_line(name: &str) -> Vec<u8> {
     let clean: String = name.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').collect();
     format!("Server: {clean}\r\n").into_bytes()
 }
+
+/// A one-worker server driven by the caller's own event loop, the way
+/// libmicrohttpd's external-select mode works: watch [`EmbeddedServer::poll_fd`]
+/// for readability (with `poll`, `select`, epoll, ...), wake up no later than
+/// [`EmbeddedServer::next_timeout`], and call [`EmbeddedServer::run_once`].
+/// Everything happens on the caller's thread; deferred answers and streamed
+/// bodies from other threads wake the fd.
+pub struct EmbeddedServer {
+    event_loop: EventLoop,
+    addrs: Vec<SocketAddr>,
+    shutdown: ShutdownHandle,
+}
+
+impl Server {
+    /// Turns a one-thread server into one the caller drives (see
+    /// [`EmbeddedServer`]). Fails unless built with `threads(1)`.
+    pub fn into_embedded(self) -> io::Result<EmbeddedServer> {
+        let mut workers = self.workers.into_iter();
+        let (Some(listeners), None) = (workers.next(), workers.next()) else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "an embedded server needs threads(1)"));
+        };
+        let remote = self.shutdown.remotes[0].clone();
+        let event_loop = EventLoop::new(listeners, self.config, remote)?;
+        Ok(EmbeddedServer { event_loop, addrs: self.addrs, shutdown: self.shutdown })
+    }
+}
+
+impl EmbeddedServer {
+    /// The fd to watch for readability: the server has work when it is readable.
+    pub fn poll_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.event_loop.poll_fd()
+    }
+
+    /// The longest the caller may wait before calling [`EmbeddedServer::run_once`]
+    /// even if the fd stays quiet (timers); `None`: no deadline.
+    pub fn next_timeout(&self) -> Option<Duration> {
+        self.event_loop.next_wake()
+    }
+
+    /// Handles whatever is ready, waiting at most `max_wait` (zero: do not
+    /// wait). Returns `false` once the server has stopped (after a shutdown).
+    pub fn run_once(&mut self, max_wait: Duration) -> io::Result<bool> {
+        if self.event_loop.is_finished() {
+            return Ok(false);
+        }
+        self.event_loop.iterate(Some(max_wait))?;
+        if self.event_loop.is_finished() {
+            self.event_loop.close();
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// The addresses the server listens on.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// A handle that stops this server (from any thread).
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+}
+
+impl std::fmt::Debug for EmbeddedServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedServer").field("addrs", &self.addrs).finish()
+    }
+}

@@ -141,33 +141,64 @@ impl EventLoop {
     /// Runs until stopped (or a graceful shutdown completes); then closes every
     /// connection, cancelling what is still pending.
     pub(crate) fn run(&mut self) -> io::Result<()> {
-        while !self.remote.is_stopped() && !self.shutdown_is_over() {
-            self.wait()?;
-            self.dispatch_events();
-            if self.accept_pending {
-                self.accept_all();
-            }
-            self.run_again();
-            self.run_timers();
+        while !self.is_finished() {
+            self.iterate(None)?;
         }
         self.close_all();
         Ok(())
+    }
+
+    /// True once stopped, or once a graceful shutdown has completed.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.remote.is_stopped() || self.shutdown_is_over()
+    }
+
+    /// One iteration: wait (no longer than `max_wait`, nor than the next
+    /// timer), dispatch, accept, run leftovers and due timers.
+    pub(crate) fn iterate(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        self.wait(max_wait)?;
+        self.dispatch_events();
+        if self.accept_pending {
+            self.accept_all();
+        }
+        self.run_again();
+        self.run_timers();
+        Ok(())
+    }
+
+    /// How long the loop may sleep before it has work (a timer, leftovers),
+    /// `None` meaning "until an fd is ready".
+    pub(crate) fn next_wake(&self) -> Option<Duration> {
+        let now = Instant::now();
+        if !self.again.is_empty() || (self.accept_pending && self.accept_resume_at.is_none()) {
+            return Some(Duration::ZERO);
+        }
+        [self.timers.next_in(now), self.accept_resume_at.map(|t| t.saturating_duration_since(now))]
+            .into_iter()
+            .chain([self.shutdown_deadline.map(|t| t.saturating_duration_since(now))])
+            .flatten()
+            .min()
+    }
+
+    /// The epoll fd: readable whenever the loop has events to handle, so a
+    /// caller's own poll/select loop can watch it.
+    pub(crate) fn poll_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.poller.as_fd()
+    }
+
+    /// Closes every connection now (the end of an embedded loop).
+    pub(crate) fn close(&mut self) {
+        self.close_all();
     }
 
     fn shutdown_is_over(&self) -> bool {
         self.shutdown_deadline.is_some_and(|d| self.conns.len() == 0 || self.now >= d)
     }
 
-    fn wait(&mut self) -> io::Result<()> {
-        let now = Instant::now();
-        let timeout = if !self.again.is_empty() || (self.accept_pending && self.accept_resume_at.is_none()) {
-            Some(Duration::ZERO)
-        } else {
-            [self.timers.next_in(now), self.accept_resume_at.map(|t| t.saturating_duration_since(now))]
-                .into_iter()
-                .chain([self.shutdown_deadline.map(|t| t.saturating_duration_since(now))])
-                .flatten()
-                .min()
+    fn wait(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        let timeout = match (self.next_wake(), max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
         self.events.clear();
         self.events.extend(self.poller.wait(timeout)?);

@@ -71,6 +71,11 @@ impl Poller {
         Ok(Poller { epoll, events: Vec::with_capacity(capacity.max(1)) })
     }
 
+    /// The epoll fd itself (pollable: readable when events are pending).
+    pub(crate) fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+
     /// Registers a socket, edge-triggered for reading and writing.
     pub(crate) fn add_socket(&self, fd: impl AsFd, token: Token) -> io::Result<()> {
         let flags = EventFlags::IN | EventFlags::OUT | EventFlags::RDHUP | EventFlags::ET;
