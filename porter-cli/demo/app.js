@@ -1,17 +1,33 @@
-// porter demo site: proves that the script was served and ran.
+// porter demo site: proves that the script, the stylesheet and the image arrived.
 "use strict";
+
+function stylesheetApplied() {
+  var marker = getComputedStyle(document.documentElement).getPropertyValue("--porter-css");
+  return marker.trim() === "loaded";
+}
+
+function logoLoaded() {
+  var logo = document.querySelector("header img");
+  return Boolean(logo && logo.complete && logo.naturalWidth > 0);
+}
 
 function showStatus() {
   var status = document.getElementById("status");
   if (!status) {
     return;
   }
-  status.textContent = "JavaScript ran";
-  status.classList.add("ok");
+  var css = stylesheetApplied();
+  var logo = logoLoaded();
+  status.textContent = "JavaScript ran; stylesheet " + (css ? "applied" : "missing") +
+    "; logo " + (logo ? "loaded" : "missing") + ".";
+  if (css && logo) {
+    status.classList.add("ok");
+  }
 }
 
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", showStatus);
-} else {
+// After "load": the stylesheet and the image have arrived (or failed) by then.
+if (document.readyState === "complete") {
   showStatus();
+} else {
+  window.addEventListener("load", showStatus);
 }

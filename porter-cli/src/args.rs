@@ -52,10 +52,48 @@ pub struct Args {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: u64,
 
+    /// Serve an HTML listing of directories that have no index file
+    #[arg(long)]
+    pub listing: bool,
+
+    /// The file that serves a directory asked for with a trailing slash
+    #[arg(long, value_name = "NAME", default_value = "index.html")]
+    pub index: String,
+
+    /// Cache-Control value for files no --cache rule matches (the demo site: no-cache)
+    #[arg(long, value_name = "VALUE")]
+    pub cache_control: Option<String>,
+
+    /// Cache-Control for files matching a pattern, as PATTERN=VALUE: `*.css=max-age=3600`,
+    /// `/assets/**=max-age=31536000, immutable` (repeat; the first match wins)
+    #[arg(long = "cache", value_name = "PATTERN=VALUE", value_parser = parse_cache_rule)]
+    pub cache_rules: Vec<CacheRule>,
+
+    /// Do not serve precompressed NAME.br / NAME.gz siblings
+    #[arg(long)]
+    pub no_precompressed: bool,
+
+    /// Follow symlinks that lead out of the root (by default only those that stay inside)
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Serve dotfiles and dot-directories (hidden by default)
+    #[arg(long)]
+    pub hidden_files: bool,
+
     /// Most open connections per worker thread
     #[arg(long, value_name = "N", default_value_t = porter::Limits::default().max_connections,
           value_parser = parse_positive)]
     pub max_connections: usize,
+}
+
+/// One `--cache PATTERN=VALUE` rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheRule {
+    /// The path pattern (see `porter::Files::cache_rule`).
+    pub pattern: String,
+    /// The Cache-Control value.
+    pub value: String,
 }
 
 /// One `--listen` value: every address its host name resolved to.
@@ -71,6 +109,24 @@ impl Args {
     /// True when a line per request should be logged.
     pub fn access_log(&self) -> bool {
         !self.no_access_log && !self.quiet
+    }
+
+    /// Applies the static-file flags to `files`; `default_cache` is the
+    /// Cache-Control used when `--cache-control` is not given.
+    pub fn configure(&self, files: porter::Files, default_cache: Option<&str>) -> std::io::Result<porter::Files> {
+        let mut files = files
+            .index_file(&self.index)
+            .listing(self.listing)
+            .precompressed(!self.no_precompressed)
+            .follow_symlinks(self.follow_symlinks)
+            .hidden_files(self.hidden_files);
+        for rule in &self.cache_rules {
+            files = files.cache_rule(&rule.pattern, &rule.value)?;
+        }
+        match self.cache_control.as_deref().or(default_cache) {
+            Some(value) => files.cache_control(value),
+            None => Ok(files),
+        }
     }
 
     /// porter's defaults with the limits given on the command line.
@@ -90,6 +146,15 @@ fn parse_positive(value: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+fn parse_cache_rule(value: &str) -> Result<CacheRule, String> {
+    match value.split_once('=') {
+        Some((pattern, rule)) if !pattern.trim().is_empty() && !rule.trim().is_empty() => {
+            Ok(CacheRule { pattern: pattern.trim().to_string(), value: rule.trim().to_string() })
+        }
+        _ => Err("expected PATTERN=VALUE, e.g. *.css=max-age=3600".into()),
     }
 }
 
@@ -140,6 +205,39 @@ mod tests {
         assert_eq!(limits.header_timeout, Duration::from_secs(3));
         assert_eq!(limits.idle_timeout, Duration::from_secs(4));
         assert_eq!(limits.max_connections, 5);
+    }
+
+    #[test]
+    fn static_file_flags() {
+        let args = parse(&[]).unwrap();
+        assert!(!args.listing && !args.no_precompressed && !args.follow_symlinks && !args.hidden_files);
+        assert_eq!((args.index.as_str(), args.cache_control.as_deref()), ("index.html", None));
+        let args = parse(&[
+            "--listing",
+            "--index",
+            "home.html",
+            "--cache-control",
+            "no-cache",
+            "--cache",
+            "*.css=max-age=60",
+            "--cache",
+            "/assets/**=max-age=31536000, immutable",
+            "--no-precompressed",
+            "--follow-symlinks",
+            "--hidden-files",
+        ])
+        .unwrap();
+        assert!(args.listing && args.no_precompressed && args.follow_symlinks && args.hidden_files);
+        assert_eq!(args.index, "home.html");
+        let rule = |p: &str, v: &str| CacheRule { pattern: p.into(), value: v.into() };
+        assert_eq!(args.cache_rules, [rule("*.css", "max-age=60"), rule("/assets/**", "max-age=31536000, immutable")]);
+        let files = porter::Files::new(std::env::temp_dir()).unwrap();
+        assert!(args.configure(files, None).is_ok());
+        for bad in ["*.css", "=x", "*.css=", "*.css= "] {
+            assert!(parse(&["--cache", bad]).is_err(), "{bad:?}");
+        }
+        let bad_value = parse(&["--cache-control", "a\u{1}"]).unwrap();
+        assert!(bad_value.configure(porter::Files::new(std::env::temp_dir()).unwrap(), None).is_err());
     }
 
     #[test]

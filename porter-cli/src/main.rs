@@ -1,7 +1,7 @@
 //! `porter`: serve a directory (or the built-in demo site) over HTTP/1.1.
 //!
 //! Parses the flags (`args`), sets up logging to stderr, builds the handler
-//! (`porter::Files` for `--root`, else `demo::Demo`), binds, prints one startup
+//! (`porter::Files` for `--root`, else the embedded `demo` site), binds, prints one startup
 //! line and runs until killed. Every failure is one `porter: ...` line on
 //! stderr and exit status 1 (flag errors: clap's message and status 2).
 
@@ -32,10 +32,14 @@ fn run(args: &Args) -> Result<(), String> {
     match &args.root {
         Some(dir) => {
             let files = porter::Files::new(dir).map_err(|e| format!("--root {}: {}", dir.display(), os_message(&e)))?;
-            let what = files.root().display().to_string();
+            let what = files.root().map(|root| root.display().to_string()).unwrap_or_default();
+            let files = args.configure(files, None).map_err(|e| e.to_string())?;
             serve(args, files, &what)
         }
-        None => serve(args, demo::Demo, "built-in demo site"),
+        None => {
+            let files = args.configure(demo::files(), Some("no-cache")).map_err(|e| e.to_string())?;
+            serve(args, demo::site(files), "built-in demo site")
+        }
     }
 }
 
