@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v curl >/dev/null || need+=(curl)
 command -v python3 >/dev/null || need+=(python3)
+# The browser test (porter-cli/tests/browser.rs) drives Debian's headless Chromium.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 command -v prlimit >/dev/null || need+=(util-linux)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
