@@ -41,6 +41,9 @@ pub(crate) struct BodyRead {
 }
 
 /// Where body bytes go.
+// The buffered variant carries the whole request; `BodyRead` is boxed already,
+// so the size difference costs one allocation per body, not per connection.
+#[allow(clippy::large_enum_variant)]
 enum Sink {
     /// Collected for a handler that runs once the body is complete.
     Buffer { request: Request, meta: ReplyMeta, body: BytesMut },

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::script::Script;
+use super::script::{run_script, Script};
 use super::{After, Conn, Ctx};
 use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
@@ -68,7 +68,7 @@ fn drive(script: Script, limits: &Limits) -> Conn<Script> {
 }
 
 fn output_of(pieces: &[&[u8]]) -> String {
-    String::from_utf8_lossy(&drive(Script::new(pieces), &Limits::default()).io.output).into_owned()
+    String::from_utf8_lossy(&run_script(&Echo, &Limits::default(), pieces, None).output).into_owned()
 }
 
 /// Status codes of the responses in `out`, in order.
@@ -389,4 +389,14 @@ fn a_streaming_handler_that_does_not_read_stops_the_socket_reads() {
     assert!(taken <= bound, "took {taken} bytes off the socket for a reader that read none (bound {bound})");
     assert!(taken >= crate::upload::PIPE_CAPACITY, "the pipe itself was filled ({taken})");
     assert_eq!(handler.0.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_flood_without_a_head_end_keeps_the_read_buffer_bounded() {
+    let limits = Limits::default();
+    let flood = vec![b'a'; 4 << 20];
+    let pieces: Vec<&[u8]> = flood.chunks(4096).collect();
+    let run = run_script(&Echo, &limits, &pieces, None);
+    assert!(run.max_read_buffer <= limits.max_head + 64 * 1024, "read buffer grew to {}", run.max_read_buffer);
+    assert_eq!(statuses(&String::from_utf8_lossy(&run.output)), [414]);
 }
