@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::{serve, serve_threads, Client, SAFETY_TIMEOUT};
+use common::{serve, serve_threads, wait_until, Client, SAFETY_TIMEOUT};
 use porter::{Limits, Reply, Request, Responder, Response, Router};
 
 /// A router whose `/slow` requests are deferred: their responders are handed to
@@ -136,14 +136,4 @@ fn shutdown_grace_expiry_cancels_what_is_still_pending() {
     server.shutdown(Duration::from_millis(50)).expect("shutdown returns Ok");
     assert!(responder.is_cancelled(), "grace ran out: the pending request was cancelled");
     assert!(client.read_to_eof().is_empty(), "no reply, just the close");
-}
-
-/// Waits for a condition the server reaches asynchronously (bounded by the
-/// safety timeout; the wait is on the condition, not on time).
-fn wait_until(mut condition: impl FnMut() -> bool, what: &str) {
-    let give_up = std::time::Instant::now() + SAFETY_TIMEOUT;
-    while !condition() {
-        assert!(std::time::Instant::now() < give_up, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
 }

@@ -7,22 +7,12 @@ mod common;
 
 use std::net::TcpStream;
 use std::sync::{mpsc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
 
-use common::{serve, Client, SAFETY_TIMEOUT};
+use common::{serve, wait_until, Client, SAFETY_TIMEOUT};
 use porter::{Reply, Request, Response};
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()
-}
-
-fn wait_until(mut condition: impl FnMut() -> bool, what: &str) {
-    let give_up = Instant::now() + SAFETY_TIMEOUT;
-    while !condition() {
-        assert!(Instant::now() < give_up, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 #[test]

@@ -477,3 +477,14 @@ pub fn chunked(data: &[u8], piece: usize) -> Vec<u8> {
     out.extend_from_slice(b"0\r\n\r\n");
     out
 }
+
+/// Waits for a condition the server reaches asynchronously (connections freed,
+/// requests cancelled). Bounded by [`SAFETY_TIMEOUT`]; the wait is on the
+/// condition, never on a fixed time.
+pub fn wait_until(mut condition: impl FnMut() -> bool, what: &str) {
+    let give_up = std::time::Instant::now() + SAFETY_TIMEOUT;
+    while !condition() {
+        assert!(std::time::Instant::now() < give_up, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
