@@ -286,6 +286,11 @@ fn parse_before_fault(prefix: &[u8], error: ParseError, limits: &HeadLimits) -> 
 
 /// Parses a buffer with no bare CR or LF that breaks no size limit.
 fn parse_lines(buf: &[u8], lines: &Lines, limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
+    // A final CR ends a line or is a bare CR: the next byte tells. Until it
+    // comes, judge the bytes before it, so an earlier fault shows at once.
+    if let (None, Some(before_cr)) = (lines.head_end, buf.strip_suffix(b"\r")) {
+        return parse_lines(before_cr, lines, limits);
+    }
     let mut stack_slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
     match stack_slots.get_mut(..limits.max_headers) {
         Some(slots) => parse_with_slots(buf, lines, slots),
@@ -401,11 +406,6 @@ fn parse_with_slots<'b>(
 /// Turns an `httparse` error into porter's, looking at the bytes for detail.
 fn map_syntax_error(error: httparse::Error, buf: &[u8], lines: &Lines) -> Result<Option<ParsedHead>, ParseError> {
     use httparse::Error as E;
-    // httparse may have stopped at a final CR; whether that CR is bare (BareCr)
-    // or ends a line shows with the next byte, so wait for it.
-    if lines.head_end.is_none() && buf.ends_with(b"\r") {
-        return Ok(None);
-    }
     let line_error = match error {
         E::TooManyHeaders => return Err(ParseError::TooManyHeaders),
         E::HeaderValue => return Err(ParseError::BadHeaderValue),
@@ -1144,6 +1144,8 @@ mod tests {
             // The version is judged when the request line ends, before a bare LF later on.
             (b"GET / HTTP/0.1\r\n\xff\xff\x01\0\0\n\xff\xff\nX: b\r\n c\r/\r\n".to_vec(), Fails(UnsupportedVersion)),
             (b"GET / HTTP/1.1\r\nX y: z\nHost: a\r\n\r\n".to_vec(), Fails(BadHeaderName)),
+            // A fault before a final CR shows before the byte after that CR arrives.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nConten\0GET / H\x1c\0\0\01.1\r\n\xff\xff\xff\xff\xff\xff\xfft-Length: 5, \xff\xff\xff\xff5\r".to_vec(), Fails(BadHeaderName)),
             (b"GET / HTTP/1.1\r\nX: z\rHost: a\r\n\x00\r\n".to_vec(), Fails(BareCr)),
         ];
         for (input, want) in &rows {
