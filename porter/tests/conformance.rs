@@ -724,7 +724,7 @@ fn every_rule_has_a_unique_name() {
 /// text: a client reading a HEAD reply sees 22 stray bytes. The fix belongs in
 /// conn/ (reject with the request's `ReplyMeta` once the head is parsed).
 #[test]
-#[ignore = "known bug in conn/: a 413 to HEAD carries a body (RFC 9110 §9.3.2)"]
+// Regression: a 413 to HEAD once carried a body.
 fn head_refused_for_its_body_size_gets_no_body() {
     let log = Log::new();
     let server = serve_with(limits(), handler(&log));

@@ -112,7 +112,7 @@ impl<T: Transport> Conn<T> {
         if !streams && matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body) {
             // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
             // before reading any of it.
-            return self.reject(413);
+            return self.reject_request(413, &meta);
         }
         if let Some(early) = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some) {
             return self.answer_early(early, meta, decoder, expect_continue);
@@ -250,7 +250,10 @@ impl<T: Transport> Conn<T> {
     fn fail_body(&mut self, status: u16) {
         let Reading::Body(state) = &self.reading else { return self.reject(status) };
         match &state.sink {
-            Sink::Buffer { .. } => self.reject(status),
+            Sink::Buffer { meta, .. } => {
+                let meta = meta.clone();
+                self.reject_request(status, &meta);
+            }
             Sink::Pipe { writer, .. } => {
                 writer.fail(std::io::ErrorKind::InvalidData, "the request body is malformed");
                 self.stop_reading();
@@ -300,8 +303,18 @@ impl<T: Transport> Conn<T> {
     /// Answers a request porter refuses with `status`, then closes: after a
     /// framing error the rest of the stream cannot be trusted (RFC 9112 §6.3).
     pub(super) fn reject(&mut self, status: u16) {
+        self.reject_with(status, ReplyMeta::for_error());
+    }
+
+    /// Like [`Conn::reject`], for a request whose head was parsed: a refused
+    /// HEAD still gets no body (RFC 9110 §9.3.2).
+    fn reject_request(&mut self, status: u16, request: &ReplyMeta) {
+        self.reject_with(status, ReplyMeta { is_head: request.is_head, ..ReplyMeta::for_error() });
+    }
+
+    fn reject_with(&mut self, status: u16, meta: ReplyMeta) {
         self.replies.drop_pending_continue();
-        self.replies.push(Slot::Ready(Box::new(Response::error(status)), ReplyMeta::for_error()));
+        self.replies.push(Slot::Ready(Box::new(Response::error(status)), meta));
         self.stop_reading();
     }
 
