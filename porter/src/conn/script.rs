@@ -99,6 +99,8 @@ pub(crate) struct ScriptRun {
 
 /// Feeds `pieces` (then EOF) to a fresh connection answered by `handler`,
 /// turn after turn, and records what it did. `write_cap` cuts every write short.
+// Test and fuzz harness only: failing to create an eventfd is a broken machine, not input.
+#[allow(clippy::expect_used)]
 pub(crate) fn run_script(
     handler: &dyn Handler,
     limits: &Limits,
