@@ -153,6 +153,41 @@ fn large_files_are_sent_whole_and_in_part() {
 }
 
 #[test]
+fn a_client_that_stops_reading_holds_back_only_its_own_file() {
+    use std::io::Read;
+    let site = Site::new("ranges-backpressure");
+    let server = site.serve();
+    let mut slow = Client::connect(server.local_addr());
+    slow.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Read just the head (and whatever body came with it).
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = slow.stream.read(&mut chunk).expect("read the head");
+        assert!(n > 0, "closed before the head");
+        got.extend_from_slice(&chunk[..n]);
+        if let Some(i) = common::find(&got, b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    // The slow client reads nothing more: sendfile meets a full socket and waits
+    // for it to drain (BIG is far beyond the unread socket buffers), while the
+    // same single-threaded loop goes on serving others.
+    let mut other = Client::connect(server.local_addr());
+    for _ in 0..3 {
+        assert_eq!(other.round_trip("GET /ten.txt HTTP/1.1\r\nHost: t\r\n\r\n").text(), "0123456789");
+    }
+    let mut body = got.split_off(head_end);
+    while body.len() < BIG {
+        let n = slow.stream.read(&mut chunk).expect("read the body");
+        assert!(n > 0, "closed after {} of {BIG} bytes", body.len());
+        body.extend_from_slice(&chunk[..n]);
+    }
+    assert!(body == pattern(BIG), "the stalled download completes intact");
+}
+
+#[test]
 fn an_aborted_transfer_closes_its_file() {
     let site = Site::new("ranges-abort");
     let server = site.serve();
