@@ -4,7 +4,8 @@
 #   ./scripts/test.sh
 #
 # Installs (if missing, via apt-get): curl and python3, which the loopback tests
-# use as real clients, and prlimit (util-linux) for the overload test. Then: unit, property and loopback tests for the whole
+# use as real clients, prlimit (util-linux) for the overload test, and cc, make,
+# pkg-config and valgrind for the C examples. Then: unit, property and loopback tests for the whole
 # workspace, the doc tests, and `cargo doc` with warnings denied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,12 @@ command -v python3 >/dev/null || need+=(python3)
 # The browser test (porter-cli/tests/browser.rs) drives Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v prlimit >/dev/null || need+=(util-linux)
+command -v cc >/dev/null || need+=(gcc libc6-dev)          # the C examples
+command -v make >/dev/null || need+=(make)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v valgrind >/dev/null || need+=(valgrind)
+# The TLS tests (porter/tests/tls.rs) use `openssl s_client` for SNI and ALPN.
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -25,4 +32,6 @@ fi
 cargo build --workspace --all-targets --quiet
 cargo test --workspace --quiet
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+# The C API: examples/c built against the installed static library, checked with curl, once under valgrind.
+porter-capi/tests/c-examples.sh
 echo "all tests passed"

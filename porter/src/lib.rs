@@ -42,6 +42,7 @@ mod router;
 mod server;
 mod stream;
 mod sys;
+mod tls;
 mod upload;
 
 pub use files::Files;
@@ -54,4 +55,5 @@ pub use response::{Body, HeaderError, Response};
 pub use router::Router;
 pub use server::{EmbeddedServer, Server, ServerBuilder, ServerHandle, ShutdownHandle};
 pub use stream::BodySender;
+pub use tls::TlsConfig;
 pub use upload::BodyReader;

@@ -6,25 +6,32 @@
 //! set and [`Server::run`] runs the loop on the caller's thread: no other thread
 //! exists. Sockets are bound in [`ServerBuilder::build`], so a busy port is an
 //! error there, before anything runs.
+//!
+//! HTTPS listeners ([`ServerBuilder::listen_tls`]) run beside plain ones on the
+//! same loops; each carries its rustls configuration, built once and shared by
+//! every worker (so session tickets and the session cache span workers).
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::event_loop::remote::{Message, Remote};
+use crate::event_loop::Listener;
 use crate::event_loop::{EventLoop, LoopConfig};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::sys::socket;
+use crate::tls::TlsConfig;
 
 const BACKLOG: i32 = 4096;
 
 /// Collects a server's settings; [`ServerBuilder::build`] binds the sockets.
 #[derive(Debug)]
 pub struct ServerBuilder {
-    addrs: Vec<SocketAddr>,
+    /// Each address with its TLS configuration (`None`: plain HTTP).
+    addrs: Vec<(SocketAddr, Option<Arc<rustls::ServerConfig>>)>,
     error: Option<io::Error>,
     threads: usize,
     limits: Limits,
@@ -34,7 +41,7 @@ pub struct ServerBuilder {
 
 /// A bound server, ready to [`run`](Server::run) or [`spawn`](Server::spawn).
 pub struct Server {
-    workers: Vec<Vec<TcpListener>>,
+    workers: Vec<Vec<Listener>>,
     addrs: Vec<SocketAddr>,
     config: Arc<LoopConfig>,
     shutdown: ShutdownHandle,
@@ -135,7 +142,7 @@ impl Server {
 
 fn spawn_worker(
     index: usize,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     config: Arc<LoopConfig>,
     remote: Arc<Remote>,
 ) -> io::Result<JoinHandle<io::Result<()>>> {
@@ -225,7 +232,25 @@ impl ServerBuilder {
     /// A name resolving to several addresses listens on each.
     pub fn listen(mut self, addr: impl ToSocketAddrs) -> Self {
         match addr.to_socket_addrs() {
-            Ok(addrs) => self.addrs.extend(addrs),
+            Ok(addrs) => self.addrs.extend(addrs.map(|a| (a, None))),
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// Adds an HTTPS address: connections accepted there speak TLS (see
+    /// [`TlsConfig`]). Plain and TLS listeners run side by side on the same
+    /// workers; [`Server::local_addrs`] lists every address in the order added.
+    pub fn listen_tls(mut self, addr: impl ToSocketAddrs, tls: TlsConfig) -> Self {
+        let config = match tls.server_config() {
+            Ok(config) => config,
+            Err(e) => {
+                self.error = self.error.or(Some(e));
+                return self;
+            }
+        };
+        match addr.to_socket_addrs() {
+            Ok(addrs) => self.addrs.extend(addrs.map(|a| (a, Some(config.clone())))),
             Err(e) => self.error = self.error.or(Some(e)),
         }
         self
@@ -283,16 +308,20 @@ impl ServerBuilder {
 }
 
 /// One listener per address per worker; port 0 becomes the port the first bind got.
-fn bind_all(addrs: &[SocketAddr], threads: usize) -> io::Result<(Vec<Vec<TcpListener>>, Vec<SocketAddr>)> {
+type BoundAddrs = (Vec<Vec<Listener>>, Vec<SocketAddr>);
+
+fn bind_all(addrs: &[(SocketAddr, Option<Arc<rustls::ServerConfig>>)], threads: usize) -> io::Result<BoundAddrs> {
     let reuse_port = threads > 1;
     let mut bound = Vec::with_capacity(addrs.len());
-    let mut workers: Vec<Vec<TcpListener>> = (0..threads).map(|_| Vec::new()).collect();
-    for &addr in addrs {
+    let mut workers: Vec<Vec<Listener>> = (0..threads).map(|_| Vec::new()).collect();
+    for (addr, tls) in addrs {
+        let addr = *addr;
         let first = socket::bind_listener(addr, reuse_port, BACKLOG).map_err(|e| describe(e, addr))?;
         let actual = first.local_addr()?;
-        workers[0].push(first);
+        workers[0].push(Listener { socket: first, tls: tls.clone() });
         for worker in workers.iter_mut().skip(1) {
-            worker.push(socket::bind_listener(actual, true, BACKLOG).map_err(|e| describe(e, actual))?);
+            let socket = socket::bind_listener(actual, true, BACKLOG).map_err(|e| describe(e, actual))?;
+            worker.push(Listener { socket, tls: tls.clone() });
         }
         bound.push(actual);
     }

@@ -217,7 +217,11 @@ impl<T: Transport> Conn<T> {
 
     /// True when nothing is begun: no partial request, no reply queued or going out.
     fn is_idle(&self) -> bool {
-        matches!(self.reading, Reading::Head) && self.rbuf.is_empty() && self.replies.is_empty() && self.out.is_idle()
+        matches!(self.reading, Reading::Head)
+            && self.rbuf.is_empty()
+            && self.replies.is_empty()
+            && self.out.is_idle()
+            && !self.io.wants_write() // TLS: the last reply's ciphertext is still held
     }
 
     /// Fires the current timeout if `now` has reached it.
@@ -257,7 +261,8 @@ impl<T: Transport> Conn<T> {
                     // A short read drained the socket: bytes arriving later raise a
                     // new edge, so skip the read that would only say EAGAIN (as
                     // nginx does). Not when a FIN is pending: it must be read as EOF.
-                    if n < scratch.len() && !self.hangup {
+                    // TLS: rustls may hold more (an EOF after plaintext) than the socket.
+                    if n < scratch.len() && !self.hangup && !self.io.has_buffered_input() {
                         self.readable = false;
                     }
                     if self.phase == Phase::Lingering {
@@ -326,6 +331,9 @@ impl<T: Transport> Conn<T> {
             } else if self.out.wants_sendfile() {
                 let io = &mut self.io;
                 self.out.send_file_part(|f, off, len| io.send_file(f, off, len))
+            } else if self.io.wants_write() {
+                // TLS: ciphertext rustls still holds after our buffer emptied.
+                self.io.flush_pending()
             } else {
                 break;
             };
@@ -381,7 +389,7 @@ impl<T: Transport> Conn<T> {
 
     /// Moves Closing → Lingering once every reply is out.
     fn advance_phase(&mut self) {
-        if self.phase != Phase::Closing || !self.out.is_idle() || !self.replies.is_empty() {
+        if self.phase != Phase::Closing || !self.out.is_idle() || !self.replies.is_empty() || self.io.wants_write() {
             return;
         }
         if !self.readable && self.rbuf.is_empty() && self.peer_done() {
@@ -428,7 +436,7 @@ impl<T: Transport> Conn<T> {
             Phase::Dead => return TimerKind::None,
             Phase::Open | Phase::Closing => {}
         }
-        if self.out.pending() > 0 && !self.writable {
+        if (self.out.pending() > 0 || self.io.wants_write()) && !self.writable {
             return TimerKind::Write;
         }
         match self.reading {
@@ -436,6 +444,8 @@ impl<T: Transport> Conn<T> {
             Reading::Body(_) if self.is_pipe_full() => TimerKind::None,
             Reading::Body(_) => TimerKind::Body,
             Reading::Head if !self.rbuf.is_empty() => TimerKind::Header,
+            // A TLS handshake is the start of the first head: same deadline.
+            Reading::Head if self.io.is_handshaking() => TimerKind::Header,
             Reading::Head if self.replies.is_empty() && self.out.is_idle() => TimerKind::Idle,
             _ => TimerKind::None,
         }

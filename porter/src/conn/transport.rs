@@ -1,12 +1,18 @@
-//! `Transport`: the byte stream under a connection.
+//! `Transport`: the byte stream under a connection, and `Stream`, the one the
+//! event loop uses: plain TCP or TLS.
 //!
 //! The connection state machine is generic over it, so tests drive the very same
-//! code with scripted input chunks and `WouldBlock`s, and TLS can slot in later.
+//! code with scripted input chunks and `WouldBlock`s. The TLS hooks
+//! (`wants_write`, `flush_pending`, `has_buffered_input`, `is_handshaking`)
+//! default to "nothing held", which is what plain TCP and scripts are.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
+
+use crate::tls::stream::TlsStream;
 
 /// A non-blocking byte stream: `read`/`write` return `WouldBlock` when they would wait.
 pub(crate) trait Transport: Read + Write {
@@ -26,6 +32,29 @@ pub(crate) trait Transport: Read + Write {
         *offset += sent as u64;
         Ok(sent)
     }
+
+    /// True when the transport holds output of its own not yet on the wire
+    /// (TLS ciphertext the socket did not take): the connection is not done
+    /// writing even with its own buffer empty.
+    fn wants_write(&self) -> bool {
+        false
+    }
+
+    /// Writes that held output: the bytes written, or `WouldBlock`.
+    fn flush_pending(&mut self) -> io::Result<usize> {
+        Ok(0)
+    }
+
+    /// True when a read would return something (data or EOF) without new bytes
+    /// from the socket, so a short read must not end reading (edge-triggered).
+    fn has_buffered_input(&self) -> bool {
+        false
+    }
+
+    /// True while a handshake is going on (no request can have begun yet).
+    fn is_handshaking(&self) -> bool {
+        false
+    }
 }
 
 impl Transport for TcpStream {
@@ -35,5 +64,82 @@ impl Transport for TcpStream {
 
     fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize> {
         crate::sys::sendfile::send_file(&*self, file, offset, len)
+    }
+}
+
+/// A connection's socket as the event loop holds it.
+pub(crate) enum Stream {
+    /// Plain TCP: replies written directly, files with sendfile(2).
+    Plain(TcpStream),
+    /// TLS: everything through rustls; files in bounded pieces through memory.
+    Tls(Box<TlsStream>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+impl Transport for Stream {
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.shutdown_write(),
+            Stream::Tls(s) => s.shutdown_write(),
+        }
+    }
+
+    fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.send_file(file, offset, len),
+            Stream::Tls(s) => s.send_file(file, offset, len),
+        }
+    }
+
+    fn wants_write(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.wants_write())
+    }
+
+    fn flush_pending(&mut self) -> io::Result<usize> {
+        match self {
+            Stream::Plain(_) => Ok(0),
+            Stream::Tls(s) => s.flush_pending(),
+        }
+    }
+
+    fn has_buffered_input(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.has_buffered_input())
+    }
+
+    fn is_handshaking(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.is_handshaking())
+    }
+}
+
+impl AsFd for Stream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Stream::Plain(s) => s.as_fd(),
+            Stream::Tls(s) => s.as_fd(),
+        }
     }
 }

@@ -30,6 +30,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::conn::transport::Stream;
 use crate::conn::{After, Conn, Ctx};
 use crate::handler::Handler;
 use crate::limits::Limits;
@@ -78,11 +79,18 @@ pub(crate) struct LoopConfig {
     pub(crate) access_log: bool,
 }
 
+/// A listening socket and, for an HTTPS listener, its TLS configuration
+/// (shared by every worker listening on the same address).
+pub(crate) struct Listener {
+    pub(crate) socket: TcpListener,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 /// A slot of the loop: a live connection, or what is left of one whose client
 /// is gone while deferred requests are still pending.
 enum Entry {
     Open {
-        conn: Box<Conn<TcpStream>>,
+        conn: Box<Conn<Stream>>,
         /// The deadline of this connection's live heap entry, if any.
         scheduled: Option<Instant>,
     },
@@ -95,7 +103,7 @@ enum Entry {
 /// A worker's loop.
 pub(crate) struct EventLoop {
     poller: Poller,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     conns: Slots<Entry>,
     timers: Timers,
     again: Vec<Token>,
@@ -113,11 +121,11 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub(crate) fn new(listeners: Vec<TcpListener>, config: Arc<LoopConfig>, remote: Arc<Remote>) -> io::Result<Self> {
+    pub(crate) fn new(listeners: Vec<Listener>, config: Arc<LoopConfig>, remote: Arc<Remote>) -> io::Result<Self> {
         let poller = Poller::new(1024)?;
         poller.add_reader(remote.waker(), WAKER_TOKEN)?;
         for (i, l) in listeners.iter().enumerate() {
-            poller.add_reader(l, listener_token(i))?;
+            poller.add_reader(&l.socket, listener_token(i))?;
         }
         Ok(EventLoop {
             poller,
@@ -337,8 +345,8 @@ impl EventLoop {
                 // Resumed when a connection is freed; clients wait in the backlog.
                 return;
             }
-            match socket::accept(&self.listeners[i]) {
-                Ok((stream, peer)) => self.add_connection(stream, peer),
+            match socket::accept(&self.listeners[i].socket) {
+                Ok((stream, peer)) => self.add_connection(stream, peer, i),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if socket::is_transient_accept_error(&e) => continue,
                 Err(e) if socket::is_resource_exhaustion(&e) => {
@@ -356,8 +364,19 @@ impl EventLoop {
         self.accept_pending = true; // more may be waiting: continue next iteration
     }
 
-    fn add_connection(&mut self, stream: TcpStream, peer: Option<SocketAddr>) {
+    fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
         let Some(token) = self.conns.next_token() else { return };
+        // An HTTPS listener's connection starts its handshake with its first read.
+        let stream = match &self.listeners[listener].tls {
+            None => Stream::Plain(tcp),
+            Some(config) => match crate::tls::stream::TlsStream::new(tcp, config) {
+                Ok(tls) => Stream::Tls(Box::new(tls)),
+                Err(e) => {
+                    log::error!("TLS session: {e}");
+                    return;
+                }
+            },
+        };
         if let Err(e) = self.poller.add_socket(&stream, token) {
             log::error!("epoll add: {e}");
             return;
@@ -390,7 +409,7 @@ impl EventLoop {
 
     /// Deregisters and closes a connection's socket, cancels its pending
     /// requests, and returns their sequence numbers.
-    fn close_conn(&mut self, mut conn: Box<Conn<TcpStream>>) -> Vec<u64> {
+    fn close_conn(&mut self, mut conn: Box<Conn<Stream>>) -> Vec<u64> {
         // Deregister before the fd is closed (when `conn` drops).
         if let Err(e) = self.poller.delete(conn.transport()) {
             log::debug!("epoll delete: {e}");
@@ -422,7 +441,7 @@ impl EventLoop {
         self.shutdown_deadline = Some(deadline);
         self.accept_pending = false;
         for listener in self.listeners.drain(..) {
-            let _ = self.poller.delete(&listener);
+            let _ = self.poller.delete(&listener.socket);
         }
         for token in self.conns.tokens() {
             if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {

@@ -1,0 +1,261 @@
+//! `TlsStream`: a rustls server session over a non-blocking `TcpStream`,
+//! driven by porter's own loop (no thread, no blocking call).
+//!
+//! - **Reading** pulls ciphertext with `read_tls`, decrypts with
+//!   `process_new_packets` (which also advances the handshake) and hands out
+//!   plaintext, filling the caller's buffer until it is full or the socket says
+//!   `WouldBlock` (or a short read shows it drained). So a short return means
+//!   "nothing is left, neither in the socket nor inside rustls": the
+//!   connection's skip-the-EAGAIN-read optimisation stays correct under
+//!   edge-triggered epoll. What rustls still holds after a return (plaintext
+//!   after a `close_notify`, an EOF not yet reported) shows in
+//!   [`TlsStream::has_buffered_input`].
+//! - **Writing** hands plaintext to rustls (which encrypts into records, at
+//!   most its 64 KiB buffer limit) and pushes ciphertext with `write_tls`.
+//!   Ciphertext the socket did not take stays inside rustls:
+//!   [`TlsStream::wants_write`] says so and [`TlsStream::flush_pending`] sends
+//!   it when the socket is writable again. `write` first flushes what is
+//!   pending and returns `WouldBlock` while it cannot, so rustls never buffers
+//!   more than its limit.
+//! - **Handshake** messages (and TLS 1.3 tickets) are written as soon as rustls
+//!   produces them, from the read path; if the socket is full they wait like
+//!   any pending ciphertext.
+//! - **Errors**: a protocol error sends rustls' alert (best effort) and fails
+//!   the read, so the connection closes. A client speaking plain HTTP to the
+//!   TLS port gets a short plaintext `400` instead of binary it cannot read.
+//! - **Close**: [`TlsStream::shutdown_write`] sends `close_notify` (RFC 8446
+//!   §6.1) before the TCP FIN; dropping an established session also sends one,
+//!   best effort, so idle keep-alive connections close cleanly.
+//!
+//! Socket writes go through `send(MSG_NOSIGNAL)` (std's `TcpStream::write`),
+//! never `writev`, so a vanished client cannot raise SIGPIPE in a host
+//! program that did not ignore it.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
+
+use rustls::{ServerConfig, ServerConnection};
+
+use crate::conn::transport::Transport;
+
+/// What nginx answers as well: a client that sent plain HTTP learns why it failed.
+const PLAIN_HTTP_ANSWER: &[u8] = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\
+Content-Type: text/plain\r\nContent-Length: 38\r\n\r\nThis port speaks HTTPS, not plain HTTP\n";
+
+/// A server-side TLS session on a non-blocking socket.
+pub(crate) struct TlsStream {
+    tls: ServerConnection,
+    tcp: TcpStream,
+    /// The last socket read returned fewer bytes than asked: the socket was
+    /// drained then, and more bytes will raise a new edge.
+    drained: bool,
+    /// Any ciphertext byte has arrived (the plain-HTTP check looks at the first).
+    seen_bytes: bool,
+    /// The peer closed (close_notify or TCP EOF); reported as `Ok(0)` once the
+    /// plaintext before it is read.
+    peer_closed: bool,
+    /// A read returned plaintext after the peer closed: the next read is the EOF.
+    eof_pending: bool,
+}
+
+impl TlsStream {
+    /// Starts a server session on an accepted socket.
+    pub(crate) fn new(tcp: TcpStream, config: &Arc<ServerConfig>) -> io::Result<Self> {
+        let tls = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+        Ok(TlsStream { tls, tcp, drained: false, seen_bytes: false, peer_closed: false, eof_pending: false })
+    }
+
+    /// Moves decrypted bytes into `buf`; `None` when rustls has none.
+    fn take_plaintext(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match self.tls.reader().read(buf) {
+            Ok(0) => {
+                self.peer_closed = true; // close_notify received
+                Ok(None)
+            }
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
+            // TCP EOF without close_notify: most HTTP clients end that way, and
+            // HTTP framing tells a complete message from a cut one, so it is an EOF.
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                self.peer_closed = true;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads ciphertext once and processes it (handshake or records).
+    /// `Ok(())` means something was read; EOF sets `peer_closed`.
+    fn pull_ciphertext(&mut self) -> io::Result<()> {
+        let mut tracked = Tracked { tcp: &self.tcp, drained: false, first: None };
+        let read = self.tls.read_tls(&mut tracked);
+        self.drained = tracked.drained;
+        if let (false, Some(first)) = (self.seen_bytes, tracked.first) {
+            self.seen_bytes = true;
+            if first.is_ascii_uppercase() {
+                // A TLS record starts with 0x14..0x17: this is plain HTTP.
+                let _ = (&self.tcp).write(PLAIN_HTTP_ANSWER);
+                return Err(io::Error::new(ErrorKind::InvalidData, "plain HTTP on a TLS port"));
+            }
+        }
+        if read? == 0 {
+            self.peer_closed = true;
+        }
+        if let Err(e) = self.tls.process_new_packets() {
+            // rustls queued an alert describing the failure: try to send it.
+            let _ = self.flush_pending();
+            return Err(io::Error::new(ErrorKind::InvalidData, e));
+        }
+        // Handshake replies and tickets go out now; if the socket is full they
+        // wait for the connection's next flush.
+        match self.flush_pending() {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Transport for TlsStream {
+    /// True while the handshake is still going on.
+    fn is_handshaking(&self) -> bool {
+        self.tls.is_handshaking()
+    }
+
+    /// True when rustls holds ciphertext the socket has not taken yet.
+    fn wants_write(&self) -> bool {
+        self.tls.wants_write()
+    }
+
+    /// True when a read would return something without touching the socket:
+    /// buffered plaintext, or a close not yet reported.
+    fn has_buffered_input(&self) -> bool {
+        self.eof_pending
+    }
+
+    /// Writes pending ciphertext: the bytes written, or `WouldBlock` if none could be.
+    fn flush_pending(&mut self) -> io::Result<usize> {
+        let mut total = 0;
+        while self.tls.wants_write() {
+            match self.tls.write_tls(&mut NoSignal(&self.tcp)) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => total += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock && total > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Sends `close_notify` (RFC 8446 §6.1), then the TCP FIN.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.tls.send_close_notify();
+        match self.flush_pending() {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {} // the alert is best effort
+            Err(e) => return Err(e),
+        }
+        self.tcp.shutdown(Shutdown::Write)
+    }
+    // `send_file`: the trait's default, 16 KiB pieces through memory (sendfile
+    // cannot encrypt).
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        loop {
+            // (An empty slice would read as Ok(0), which means close_notify.)
+            if filled < buf.len() {
+                if let Some(n) = self.take_plaintext(&mut buf[filled..])? {
+                    filled += n;
+                    continue;
+                }
+            }
+            if filled == buf.len() || (filled > 0 && self.drained) || self.peer_closed {
+                // Plaintext first; after a close the next read returns the EOF.
+                self.eof_pending = self.peer_closed && filled > 0;
+                return Ok(filled);
+            }
+            match self.pull_ciphertext() {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock && filled > 0 => return Ok(filled),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Pending ciphertext first: rustls buffers at most its limit.
+        self.flush_pending()?;
+        let n = self.tls.writer().write(buf)?;
+        if n == 0 && !buf.is_empty() {
+            // Still handshaking with the plaintext buffer full: wait for the peer.
+            return Err(ErrorKind::WouldBlock.into());
+        }
+        match self.flush_pending() {
+            Ok(_) => Ok(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(n),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_pending().map(|_| ())
+    }
+}
+
+impl AsFd for TlsStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.tcp.as_fd()
+    }
+}
+
+impl Drop for TlsStream {
+    fn drop(&mut self) {
+        // A clean end for an established session closed by us (idle timeout,
+        // shutdown); one non-blocking attempt, never waited for.
+        if !self.tls.is_handshaking() && !self.peer_closed {
+            self.tls.send_close_notify();
+            let _ = self.flush_pending();
+        }
+    }
+}
+
+/// The socket as rustls reads it: notes a short read (the socket drained) and
+/// the very first byte (to recognise plain HTTP).
+struct Tracked<'a> {
+    tcp: &'a TcpStream,
+    drained: bool,
+    first: Option<u8>,
+}
+
+impl Read for Tracked<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        self.drained = n < buf.len();
+        if n > 0 && self.first.is_none() {
+            self.first = Some(buf[0]);
+        }
+        Ok(n)
+    }
+}
+
+/// The socket as rustls writes it: `send` with MSG_NOSIGNAL for every piece,
+/// since std's default `write_vectored` would use `writev` (SIGPIPE on a
+/// vanished peer). One record per call, as nginx writes 16 KiB per SSL_write.
+struct NoSignal<'a>(&'a TcpStream);
+
+impl Write for NoSignal<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
