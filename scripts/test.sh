@@ -20,6 +20,8 @@ command -v cc >/dev/null || need+=(gcc libc6-dev)          # the C examples
 command -v make >/dev/null || need+=(make)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
+# The TLS tests (porter/tests/tls.rs) use `openssl s_client` for SNI and ALPN.
+command -v openssl >/dev/null || need+=(openssl)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
