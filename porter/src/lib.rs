@@ -26,6 +26,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod auth;
 mod conn;
 mod event_loop;
 mod files;
@@ -45,6 +46,7 @@ mod sys;
 mod tls;
 mod upload;
 
+pub use auth::{Authenticator, BasicAuth, Protected};
 pub use files::Files;
 pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;

@@ -482,3 +482,17 @@ fn a_stalled_handshake_is_closed_by_the_header_timeout() {
     let answer = read_to_end(&mut partial);
     assert!(answer.is_empty() || answer[0] == 21, "{answer:?}");
 }
+
+#[test]
+fn basic_auth_over_tls_with_curl() {
+    let pki = Pki::new();
+    let auth = porter::BasicAuth::with_callback("tls", |u, p| u == "alice" && p == "wonderland");
+    let (_server, _, https) = serve_tls(&pki, Limits::default(), auth.protect(app()));
+    let ca = pki.ca_file();
+    let url = format!("https://localhost:{}/", https.port());
+    let base = ["--cacert", ca.to_str().unwrap(), "--resolve", &resolve(https, "localhost")];
+    let out = curl(&[&base[..], &["-u", "alice:wonderland", &url]].concat());
+    assert_eq!(out.stdout, b"hello over tls");
+    let out = curl(&[&base[..], &["-u", "alice:nope", "-o", "/dev/null", "-w", "%{http_code}", &url]].concat());
+    assert_eq!(out.stdout, b"401");
+}
