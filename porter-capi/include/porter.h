@@ -18,8 +18,7 @@
  *    whatever a user_data points at must be safe to use from those threads.
  *    A handler must not block; answer later from another thread with
  *    porter_request_defer.
- *  - TLS is not yet available through this API (porter_config_tls_files will
- *    come with porter's TLS support).
+ *  - HTTPS: porter_config_tls_files(config, addr, cert.pem, key.pem).
  *
  * Build and link: see the "C users" section of porter's README, or
  *   cc app.c $(pkg-config --cflags --libs porter)
@@ -169,6 +168,21 @@ void porter_config_free(porter_config *config);
 // Ownership: `addr` is read during the call only. Thread-safety: one thread
 // at a time per config.
 int porter_config_listen(porter_config *config, const char *addr);
+
+// Adds an HTTPS address: connections accepted on `addr` speak TLS (1.2 and
+// 1.3, ALPN `http/1.1`) with the certificate chain in the PEM file `cert`
+// and the private key in the PEM file `key`, both read now. Plain and TLS
+// addresses run side by side on the same workers; `porter_server_local_addr`
+// lists every address in the order added.
+//
+// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (address, or not UTF-8),
+// `PORTER_ERR_IO` (a file cannot be read, or holds no usable certificate or
+// key). Ownership: the strings are read during the call only.
+// Thread-safety: one thread at a time per config.
+int porter_config_tls_files(porter_config *config,
+                            const char *addr,
+                            const char *cert,
+                            const char *key);
 
 // Sets the number of worker threads (shared-nothing event loops); 0 (the
 // default) means one per core. Embedding (`porter_server_embed`) needs 1.

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::raw::{c_char, c_int, c_void};
 use std::time::Duration;
 
-use porter::{Files, Handler, Limits, Reply, Request, Response, Router, ServerBuilder};
+use porter::{Files, Handler, Limits, Reply, Request, Response, Router, ServerBuilder, TlsConfig};
 
 use crate::error::{guard, guard_new, need, Error, Result, PORTER_OK};
 use crate::ffi::{self, UserData};
@@ -25,7 +25,8 @@ pub type PorterHandlerFn = Option<extern "C" fn(request: &mut PorterRequest, use
 
 /// Settings for a server under construction (opaque).
 pub struct PorterConfig {
-    addrs: Vec<SocketAddr>,
+    /// Listen addresses in the order added (that is the order of `local_addrs`).
+    listens: Vec<Listen>,
     threads: usize,
     limits: Limits,
     server_name: Option<String>,
@@ -119,17 +120,26 @@ impl PorterLimits {
     }
 }
 
+/// One `porter_config_listen` or `porter_config_tls_files` call.
+enum Listen {
+    Plain(Vec<SocketAddr>),
+    Tls(Vec<SocketAddr>, Box<TlsConfig>),
+}
+
 impl PorterConfig {
     /// The builder and the handler this config describes.
     pub(crate) fn into_parts(self) -> Result<(ServerBuilder, Router)> {
-        if self.addrs.is_empty() {
+        if self.listens.is_empty() {
             return Err(Error::invalid("no listen address (porter_config_listen)"));
         }
-        let builder = porter::Server::builder()
-            .listen(&self.addrs[..])
-            .threads(self.threads)
-            .limits(self.limits)
-            .server_name(self.server_name.as_deref());
+        let mut builder = porter::Server::builder();
+        for listen in self.listens {
+            builder = match listen {
+                Listen::Plain(addrs) => builder.listen(&addrs[..]),
+                Listen::Tls(addrs, tls) => builder.listen_tls(&addrs[..], *tls),
+            };
+        }
+        let builder = builder.threads(self.threads).limits(self.limits).server_name(self.server_name.as_deref());
         Ok((builder, self.router))
     }
 
@@ -193,7 +203,7 @@ impl Handler for CHandler {
 pub extern "C" fn porter_config_new() -> Option<Box<PorterConfig>> {
     guard_new(|| {
         Ok(Box::new(PorterConfig {
-            addrs: Vec::new(),
+            listens: Vec::new(),
             threads: 0,
             limits: Limits::default(),
             server_name: Some("porter".into()),
@@ -225,13 +235,44 @@ pub extern "C" fn porter_config_free(config: Option<Box<PorterConfig>>) {
 pub extern "C" fn porter_config_listen(config: Option<&mut PorterConfig>, addr: *const c_char) -> c_int {
     guard(|| {
         let config = need(config, "config")?;
-        let addr = ffi::str_arg(addr, "addr")?;
-        let resolved: Vec<SocketAddr> =
-            addr.to_socket_addrs().map_err(|e| Error::invalid(format!("cannot use address {addr:?}: {e}")))?.collect();
-        if resolved.is_empty() {
-            return Err(Error::invalid(format!("address {addr:?} resolves to nothing")));
-        }
-        config.addrs.extend(resolved);
+        let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
+        config.listens.push(Listen::Plain(addrs));
+        Ok(PORTER_OK)
+    })
+}
+
+fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
+    let resolved: Vec<SocketAddr> =
+        addr.to_socket_addrs().map_err(|e| Error::invalid(format!("cannot use address {addr:?}: {e}")))?.collect();
+    if resolved.is_empty() {
+        return Err(Error::invalid(format!("address {addr:?} resolves to nothing")));
+    }
+    Ok(resolved)
+}
+
+/// Adds an HTTPS address: connections accepted on `addr` speak TLS (1.2 and
+/// 1.3, ALPN `http/1.1`) with the certificate chain in the PEM file `cert`
+/// and the private key in the PEM file `key`, both read now. Plain and TLS
+/// addresses run side by side on the same workers; `porter_server_local_addr`
+/// lists every address in the order added.
+///
+/// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (address, or not UTF-8),
+/// `PORTER_ERR_IO` (a file cannot be read, or holds no usable certificate or
+/// key). Ownership: the strings are read during the call only.
+/// Thread-safety: one thread at a time per config.
+#[no_mangle]
+pub extern "C" fn porter_config_tls_files(
+    config: Option<&mut PorterConfig>,
+    addr: *const c_char,
+    cert: *const c_char,
+    key: *const c_char,
+) -> c_int {
+    guard(|| {
+        let config = need(config, "config")?;
+        let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
+        let (cert, key) = (ffi::str_arg(cert, "cert")?, ffi::str_arg(key, "key")?);
+        let tls = TlsConfig::from_pem_files(cert, key).map_err(|e| Error::io("cannot load the TLS files", &e))?;
+        config.listens.push(Listen::Tls(addrs, Box::new(tls)));
         Ok(PORTER_OK)
     })
 }
@@ -410,5 +451,23 @@ mod tests {
         assert_eq!(c.to_limits().unwrap(), Limits::default());
         assert!(PorterLimits { idle_timeout_ms: 0, ..c }.to_limits().is_err());
         assert!(PorterLimits { max_body: 0, ..c }.to_limits().is_ok());
+    }
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use super::*;
+    use crate::error::{PORTER_ERR_INVALID, PORTER_ERR_IO, PORTER_ERR_NULL};
+
+    #[test]
+    fn tls_files_are_checked_when_given() {
+        let mut config = porter_config_new();
+        let missing = c"/nonexistent/porter.pem".as_ptr();
+        let addr = c"127.0.0.1:0".as_ptr();
+        assert_eq!(porter_config_tls_files(config.as_deref_mut(), addr, missing, missing), PORTER_ERR_IO);
+        assert_eq!(porter_config_tls_files(config.as_deref_mut(), std::ptr::null(), missing, missing), PORTER_ERR_NULL);
+        assert_eq!(porter_config_tls_files(None, addr, missing, missing), PORTER_ERR_NULL);
+        assert_eq!(porter_config_listen(config.as_deref_mut(), c"not an address".as_ptr()), PORTER_ERR_INVALID);
+        porter_config_free(config);
     }
 }
