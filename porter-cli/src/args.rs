@@ -22,6 +22,19 @@ pub struct Args {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: Vec<ListenAddr>,
 
+    /// HTTPS address to listen on, as HOST:PORT (repeat for several); beside --listen
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen, requires = "tls_cert")]
+    pub tls_listen: Vec<ListenAddr>,
+
+    /// PEM certificate chain for HTTPS, paired in order with --tls-key. Repeat for
+    /// SNI: the first pair is the default, later ones serve the DNS names in their certificates
+    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    pub tls_cert: Vec<PathBuf>,
+
+    /// PEM private key for the --tls-cert at the same position
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Vec<PathBuf>,
+
     /// Serve the files under this directory [default: the built-in demo site]
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -104,6 +117,29 @@ impl Args {
     /// Every address to listen on, in the order given.
     pub fn addrs(&self) -> Vec<SocketAddr> {
         self.listen.iter().flat_map(|l| l.0.iter().copied()).collect()
+    }
+
+    /// Every HTTPS address to listen on, in the order given.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.tls_listen.iter().flat_map(|l| l.0.iter().copied()).collect()
+    }
+
+    /// The TLS configuration from the --tls-cert/--tls-key pairs (`None` without any).
+    pub fn tls_config(&self) -> Result<Option<porter::TlsConfig>, String> {
+        if self.tls_cert.len() != self.tls_key.len() {
+            return Err(format!(
+                "{} --tls-cert but {} --tls-key: give them in pairs",
+                self.tls_cert.len(),
+                self.tls_key.len()
+            ));
+        }
+        let mut pairs = self.tls_cert.iter().zip(&self.tls_key);
+        let Some((cert, key)) = pairs.next() else { return Ok(None) };
+        let mut config = porter::TlsConfig::from_pem_files(cert, key).map_err(|e| e.to_string())?;
+        for (cert, key) in pairs {
+            config = config.add_pem_files(cert, key).map_err(|e| e.to_string())?;
+        }
+        Ok(Some(config))
     }
 
     /// True when a line per request should be logged.
@@ -193,6 +229,18 @@ mod tests {
         let args = parse(&["--listen", "127.0.0.1:1", "--listen", "[::1]:2"]).unwrap();
         let want: Vec<SocketAddr> = vec!["127.0.0.1:1".parse().unwrap(), "[::1]:2".parse().unwrap()];
         assert_eq!(args.addrs(), want);
+    }
+
+    #[test]
+    fn tls_flags_pair_up() {
+        let args = parse(&["--tls-listen", "127.0.0.1:8443", "--tls-cert", "a.pem", "--tls-key", "a.key"]).unwrap();
+        assert_eq!(args.tls_addrs(), vec!["127.0.0.1:8443".parse::<SocketAddr>().unwrap()]);
+        assert_eq!(args.addrs().len(), 1, "plain HTTP keeps its default listener");
+        let odd = parse(&["--tls-listen", "127.0.0.1:8443", "--tls-cert", "a.pem"]).unwrap();
+        assert!(odd.tls_config().unwrap_err().contains("pairs"));
+        assert!(parse(&["--tls-listen", "127.0.0.1:8443"]).is_err(), "no certificate");
+        assert!(parse(&["--tls-cert", "a.pem", "--tls-key", "a.key"]).is_err(), "no HTTPS address");
+        assert!(parse(&[]).unwrap().tls_config().unwrap().is_none());
     }
 
     #[test]

@@ -47,9 +47,22 @@ fn run(args: &Args) -> Result<(), String> {
 fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
     let server = Server::builder().threads(args.threads).limits(args.limits()).access_log(args.access_log());
     let server = args.addrs().into_iter().fold(server, |b, addr| b.listen(addr));
+    // HTTPS listeners run beside the plain ones, on the same workers.
+    let tls = args.tls_config()?;
+    let server = match &tls {
+        Some(tls) => args.tls_addrs().into_iter().fold(server, |b, addr| b.listen_tls(addr, tls.clone())),
+        None => server,
+    };
     let server = server.build(handler).map_err(|e| e.to_string())?;
     if !args.quiet {
-        let urls: Vec<String> = server.local_addrs().iter().map(|a| format!("http://{a}")).collect();
+        // `local_addrs` lists the plain addresses first, then the HTTPS ones.
+        let plain = args.addrs().len();
+        let urls: Vec<String> = server
+            .local_addrs()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| if i < plain { format!("http://{a}") } else { format!("https://{a}") })
+            .collect();
         let threads = thread_count(args.threads);
         let plural = if threads == 1 { "" } else { "s" };
         eprintln!("porter: serving {what} on {} ({threads} thread{plural})", urls.join(", "));

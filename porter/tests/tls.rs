@@ -496,3 +496,23 @@ fn basic_auth_over_tls_with_curl() {
     let out = curl(&[&base[..], &["-u", "alice:nope", "-o", "/dev/null", "-w", "%{http_code}", &url]].concat());
     assert_eq!(out.stdout, b"401");
 }
+
+#[test]
+fn add_pem_files_names_a_certificate_by_its_dns_names() {
+    let pki = Pki::new();
+    let (cert, key) = (pki.dir.path().join("api.pem"), pki.dir.path().join("api.key"));
+    std::fs::write(&cert, &pki.api.0).unwrap();
+    std::fs::write(&key, &pki.api.1).unwrap();
+    let tls = TlsConfig::from_pem(pki.localhost.0.as_bytes(), pki.localhost.1.as_bytes())
+        .unwrap()
+        .add_pem_files(&cert, &key)
+        .unwrap();
+    let (_server, _, https) = serve_tls_config(tls, Limits::default(), app());
+    // The client verifies the name: only the api.test certificate passes.
+    let mut c = Reader::new(connect(&pki, https, "api.test"));
+    c.send(b"GET / HTTP/1.1\r\nHost: api.test\r\n\r\n");
+    assert_eq!(c.reply().body, b"hello over tls");
+    // A key that does not fit its certificate is refused when loaded.
+    let err = TlsConfig::from_pem(pki.localhost.0.as_bytes(), pki.api.1.as_bytes()).unwrap_err();
+    assert!(err.to_string().contains("do not fit"), "{err}");
+}

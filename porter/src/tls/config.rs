@@ -90,6 +90,21 @@ impl TlsConfig {
         self.insert_sni(name, certified)
     }
 
+    /// Adds a certificate chosen for every DNS name in its subject alternative
+    /// names (what the `porter` binary does with its second and later
+    /// `--tls-cert`/`--tls-key` pairs). A certificate without DNS names is an error.
+    pub fn add_pem_files(mut self, cert: impl AsRef<Path>, key: impl AsRef<Path>) -> io::Result<Self> {
+        let certified = load_files(cert.as_ref(), key.as_ref())?;
+        let names = dns_names(&certified)?;
+        if names.is_empty() {
+            return Err(invalid(format!("{}: the certificate names no DNS host", cert.as_ref().display())));
+        }
+        for name in names {
+            self = self.insert_sni(&name, certified.clone())?;
+        }
+        Ok(self)
+    }
+
     /// Like [`TlsConfig::add_sni`], from PEM text in memory.
     pub fn add_sni_pem(self, name: &str, cert: &[u8], key: &[u8]) -> io::Result<Self> {
         let certified = load_pem(cert, key, name)?;
@@ -186,6 +201,13 @@ fn load_pem(cert_pem: &[u8], key_pem: &[u8], what: &str) -> io::Result<Arc<Certi
     let certified = CertifiedKey::from_der(chain, key, &provider)
         .map_err(|e| invalid(format!("{what}: certificate and key do not fit: {e}")))?;
     Ok(Arc::new(certified))
+}
+
+/// The DNS names (SAN) of a certificate chain's end-entity certificate.
+fn dns_names(certified: &CertifiedKey) -> io::Result<Vec<String>> {
+    let leaf = certified.end_entity_cert().map_err(tls_error)?;
+    let parsed = webpki::EndEntityCert::try_from(leaf).map_err(|e| invalid(format!("certificate: {e}")))?;
+    Ok(parsed.valid_dns_names().map(str::to_owned).collect())
 }
 
 fn invalid(message: String) -> io::Error {

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# HTTPS benchmark: porter vs nginx with TLS, one worker each, same certificate
+# (ECDSA P-256, made here with openssl) and the same TLS 1.3 suite
+# (TLS_AES_256_GCM_SHA384, X25519; wrk's OpenSSL client prefers it and nginx is
+# pinned to it). Two scenarios, run alternately ROUNDS times; medians and ratios:
+#
+#   keepalive  wrk https, 50 keep-alive connections, GET /plaintext
+#   handshake  the same with `Connection: close`: a full handshake per request
+#
+#   bench/tls.sh
+#   ROUNDS=5 DURATION=6 bench/tls.sh
+#
+# The servers are pinned to CPU 0 and wrk to CPU 1 (when there are two CPUs).
+# nginx's config is derived from ../shared/bench/nginx.conf (one worker, no logs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; CONNS=${CONNS:-50}
+for tool in wrk nginx openssl; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx openssl >/dev/null; break; }
+done
+cargo build --release --quiet -p porter-cli
+work=$(mktemp -d /tmp/porter-tls-bench.XXXX)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+# nginx: the shared peer config with its listener made TLS.
+sed -e "s|listen 127.0.0.1:9101 reuseport backlog=4096;|listen 127.0.0.1:9443 ssl reuseport backlog=4096;\n    ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;\n    ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384;\n    ssl_session_cache shared:SSL:10m; ssl_session_tickets on;|" \
+  -e "s|/tmp/bench-nginx.pid|$work/nginx.pid|" /work/shared/bench/nginx.conf > "$work/nginx.conf"
+mkdir -p /tmp/bench-www
+pin_server=""; pin_client=""
+if [ "$(nproc)" -ge 2 ]; then pin_server="taskset -c 0"; pin_client="taskset -c 1"; fi
+
+start() { # name → starts the server in the background, waits for its port
+  case $1 in
+    porter) $pin_server target/release/porter --listen 127.0.0.1:9180 --tls-listen 127.0.0.1:9443 \
+              --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --threads 1 --quiet >/dev/null 2>&1 & ;;
+    nginx)  $pin_server nginx -c "$work/nginx.conf" >/dev/null 2>&1 & ;;
+  esac
+  echo $! > "$work/server.pid"
+  for _ in $(seq 100); do curl -sk -o /dev/null https://127.0.0.1:9443/plaintext && return; sleep 0.05; done
+  echo "bench: $1 did not start" >&2; exit 1
+}
+stop() { kill "$(cat "$work/server.pid")" 2>/dev/null || true; wait 2>/dev/null || true; }
+run_wrk() { # scenario → requests/s
+  local extra=()
+  [ "$1" = handshake ] && extra=(-H 'Connection: close')
+  $pin_client wrk -t1 -c"$CONNS" -d"${DURATION}s" "${extra[@]}" https://127.0.0.1:9443/plaintext \
+    | awk '/Requests\/sec/ {print $2}'
+}
+: > "$work/results"
+for round in $(seq "$ROUNDS"); do
+  for server in porter nginx; do
+    start "$server"
+    for scenario in keepalive handshake; do
+      rps=$(run_wrk "$scenario")
+      echo "$server $scenario $rps" >> "$work/results"
+      echo "round $round: $server $scenario $rps req/s" >&2
+    done
+    stop
+  done
+done
+python3 - "$work/results" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+med = {}
+for scenario in ("keepalive", "handshake"):
+    for server in ("porter", "nginx"):
+        med[server, scenario] = statistics.median(float(r[2]) for r in rows if r[0] == server and r[1] == scenario)
+print(f"{'scenario':<10} {'porter':>10} {'nginx':>10} {'ratio':>6}")
+for scenario in ("keepalive", "handshake"):
+    p, n = med["porter", scenario], med["nginx", scenario]
+    print(f"{scenario:<10} {p:>10.0f} {n:>10.0f} {p / n:>6.2f}")
+PY
