@@ -135,8 +135,15 @@ enum Verifier {
     Callback(Callback),
 }
 
-/// HTTP Basic authentication (RFC 7617) against an htpasswd file (bcrypt) or a
-/// callback. See the [module docs](self) for formats and costs.
+/// HTTP Basic authentication (RFC 7617) against an htpasswd file or a callback.
+///
+/// htpasswd entries must be bcrypt (`$2y$`, `$2b$`, `$2a$`: `htpasswd -B`);
+/// `{SHA}`, MD5, crypt and plain text are refused when loaded. Every refusal
+/// (missing, malformed or wrong credentials, unknown user) is the same `401`
+/// with `WWW-Authenticate: Basic realm="...", charset="UTF-8"`; an unknown user
+/// costs a bcrypt check like a wrong password. Successful checks are cached as
+/// a salted SHA-256 (never the password), so a client's later requests skip
+/// bcrypt. Passwords are never logged.
 pub struct BasicAuth {
     realm: String,
     verifier: Verifier,
