@@ -140,10 +140,10 @@ fn large_files_are_sent_whole_and_in_part() {
     let all = pattern(BIG);
     let mut c = Client::connect(server.local_addr());
     // Pipelined: the whole file, a middle range, then a small file, in order.
-    c.send(format!(
+    c.send(
         "GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /big.bin HTTP/1.1\r\nHost: t\r\nRange: bytes=3000000-3999999\r\n\r\n\
-         GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
-    ));
+         GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
     let replies = c.read_replies(3);
     assert_eq!((replies[0].status, replies[0].body.len()), (200, BIG));
     assert!(replies[0].body == all, "whole body differs");

@@ -1145,7 +1145,7 @@ mod tests {
             (b"GET / HTTP/0.1\r\n\xff\xff\x01\0\0\n\xff\xff\nX: b\r\n c\r/\r\n".to_vec(), Fails(UnsupportedVersion)),
             (b"GET / HTTP/1.1\r\nX y: z\nHost: a\r\n\r\n".to_vec(), Fails(BadHeaderName)),
             // A fault before a final CR shows before the byte after that CR arrives.
-            (b"POST / HTTP/1.1\r\nHost: a\r\nConten\0GET / H\x1c\0\0\01.1\r\n\xff\xff\xff\xff\xff\xff\xfft-Length: 5, \xff\xff\xff\xff5\r".to_vec(), Fails(BadHeaderName)),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nConten\0GET / H\x1c\0\0\x001.1\r\n\xff\xff\xff\xff\xff\xff\xfft-Length: 5, \xff\xff\xff\xff5\r".to_vec(), Fails(BadHeaderName)),
             (b"GET / HTTP/1.1\r\nX: z\rHost: a\r\n\x00\r\n".to_vec(), Fails(BareCr)),
         ];
         for (input, want) in &rows {
