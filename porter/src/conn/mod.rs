@@ -326,7 +326,9 @@ impl<T: Transport> Conn<T> {
         let mut progressed = false;
         while self.writable && matches!(self.phase, Phase::Open | Phase::Closing) {
             self.fill_output(ctx, scratch);
-            let result = if self.out.pending() > 0 {
+            let result = if self.out.file_follows() {
+                self.io.write_more(self.out.unwritten()).inspect(|&n| self.out.consume(n))
+            } else if self.out.pending() > 0 {
                 self.io.write(self.out.unwritten()).inspect(|&n| self.out.consume(n))
             } else if self.out.wants_sendfile() {
                 let io = &mut self.io;

@@ -191,6 +191,13 @@ impl Output {
             && matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
     }
 
+    /// True while buffered bytes (the reply head) wait in front of a file body:
+    /// they are written with `Transport::write_more` so head and body share packets.
+    pub(crate) fn file_follows(&self) -> bool {
+        self.pending() > 0
+            && matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
+    }
+
     /// Sends the next part of the in-flight file body through `send`.
     pub(crate) fn send_file_part(
         &mut self,

@@ -26,6 +26,8 @@ pub(crate) struct Script {
     /// Writes accepted before the next write says WouldBlock (None: unlimited).
     pub(crate) write_budget: Option<usize>,
     pub(crate) shut_down: bool,
+    /// The bytes written with `write_more` (output that more output follows).
+    pub(crate) corked: Vec<u8>,
 }
 
 impl Script {
@@ -79,6 +81,12 @@ impl Transport for Script {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shut_down = true;
         Ok(())
+    }
+
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.write(buf)?;
+        self.corked.extend_from_slice(&buf[..n]);
+        Ok(n)
     }
 }
 

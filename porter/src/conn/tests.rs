@@ -400,3 +400,59 @@ fn a_flood_without_a_head_end_keeps_the_read_buffer_bounded() {
     assert!(run.max_read_buffer <= limits.max_head + 64 * 1024, "read buffer grew to {}", run.max_read_buffer);
     assert_eq!(statuses(&String::from_utf8_lossy(&run.output)), [414]);
 }
+
+/// Serves `/file` from a temporary file of known bytes, `/text` from memory.
+struct FileServer(std::path::PathBuf);
+
+impl Handler for FileServer {
+    fn handle(&self, req: Request) -> crate::Reply {
+        if req.path() != "/file" {
+            return Response::text("in memory").into();
+        }
+        let file = std::fs::File::open(&self.0).expect("the test file");
+        let len = file.metadata().expect("its metadata").len();
+        Response::new(200).body(crate::response::Body::file(file, 0, len)).into()
+    }
+}
+
+#[test]
+fn a_head_before_a_file_body_is_written_corked_and_nothing_else_is() {
+    let path = std::env::temp_dir().join(format!("porter-corked-{}", std::process::id()));
+    std::fs::write(&path, b"file bytes").expect("write the test file");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let handler = FileServer(path.clone());
+    let cx = Ctx { handler: &handler, ..ctx(&limits, now) };
+    let mut conn = Conn::new(
+        Script::new(&[b"GET /text HTTP/1.1\r\nHost: x\r\n\r\nGET /file HTTP/1.1\r\nHost: x\r\n\r\n"]),
+        Token(0),
+        None,
+        now,
+        &limits,
+    );
+    let mut scratch = vec![0u8; 4096];
+    for _ in 0..16 {
+        conn.readable = true;
+        conn.writable = true;
+        if conn.on_ready(&cx, &mut scratch) == After::Free {
+            break;
+        }
+    }
+    std::fs::remove_file(&path).expect("remove the test file");
+    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+    let corked = String::from_utf8_lossy(&conn.io.corked).into_owned();
+    assert!(out.ends_with("\r\n\r\nfile bytes"), "{out}");
+    // Both heads (and the first reply's body) were waiting in one buffer in front of
+    // the file: all of it goes out corked, the file itself (sendfile's job) does not.
+    assert!(corked.starts_with("HTTP/1.1 200 OK\r\n") && corked.contains("in memory"), "{corked}");
+    assert!(corked.ends_with("\r\n\r\n") && !corked.contains("file bytes"), "{corked}");
+    assert_eq!(statuses(&out), [200, 200]);
+}
+
+#[test]
+fn replies_without_a_file_body_are_never_corked() {
+    let limits = Limits::default();
+    let conn = drive(Script::new(&[PIPELINE]), &limits);
+    assert!(!conn.io.output.is_empty());
+    assert!(conn.io.corked.is_empty());
+}

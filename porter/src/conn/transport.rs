@@ -33,6 +33,12 @@ pub(crate) trait Transport: Read + Write {
         Ok(sent)
     }
 
+    /// Writes bytes that more output will follow at once (a reply head before
+    /// its file body): transports that can, hold back a partial packet for it.
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
+
     /// True when the transport holds output of its own not yet on the wire
     /// (TLS ciphertext the socket did not take): the connection is not done
     /// writing even with its own buffer empty.
@@ -64,6 +70,10 @@ impl Transport for TcpStream {
 
     fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize> {
         crate::sys::sendfile::send_file(&*self, file, offset, len)
+    }
+
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::sys::socket::send_more(&*self, buf)
     }
 }
 
@@ -112,6 +122,13 @@ impl Transport for Stream {
         match self {
             Stream::Plain(s) => s.send_file(file, offset, len),
             Stream::Tls(s) => s.send_file(file, offset, len),
+        }
+    }
+
+    fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write_more(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Sockets: bind a non-blocking listener (optionally SO_REUSEPORT, one per worker)
-//! and accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`.
+//! Sockets: bind a non-blocking listener (optionally SO_REUSEPORT, one per worker),
+//! accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`, and send a
+//! reply head with MSG_MORE when a file body follows it.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -33,6 +34,14 @@ pub(crate) fn accept(listener: &TcpListener) -> io::Result<(TcpStream, Option<So
     net::sockopt::set_tcp_nodelay(&fd, true)?;
     let peer = peer.and_then(|a| SocketAddr::try_from(a).ok());
     Ok((TcpStream::from(fd), peer))
+}
+
+/// Writes `buf` with MSG_MORE: the kernel holds a partial segment back for the
+/// bytes that follow (a file body through sendfile), so a reply's head and the
+/// start of its body share packets even with TCP_NODELAY on. MSG_NOSIGNAL: a
+/// closed peer is an `EPIPE` error, never a SIGPIPE.
+pub(crate) fn send_more(socket: impl AsFd, buf: &[u8]) -> io::Result<usize> {
+    Ok(net::send(socket, buf, net::SendFlags::MORE | net::SendFlags::NOSIGNAL)?)
 }
 
 /// True for accept errors that mean "out of file descriptors or memory": the
