@@ -98,6 +98,11 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = porter::Limits::default().max_connections,
           value_parser = parse_positive)]
     pub max_connections: usize,
+
+    /// On SIGTERM or SIGINT, seconds to let requests in flight finish before
+    /// closing what is left (a second signal stops at once)
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub shutdown_grace: u64,
 }
 
 /// One `--cache PATTERN=VALUE` rule.

@@ -1,12 +1,14 @@
 //! `porter`: serve a directory (or the built-in demo site) over HTTP/1.1.
 //!
 //! Parses the flags (`args`), sets up logging to stderr, builds the handler
-//! (`porter::Files` for `--root`, else the embedded `demo` site), binds, prints one startup
-//! line and runs until killed. Every failure is one `porter: ...` line on
-//! stderr and exit status 1 (flag errors: clap's message and status 2).
+//! (`porter::Files` for `--root`, else the embedded `demo` site), binds, prints
+//! one startup line and runs until SIGTERM or SIGINT (`signals`: a graceful
+//! drain, then exit status 0). Every failure is one `porter: ...` line on stderr
+//! and exit status 1 (flag errors: clap's message and status 2).
 
 mod args;
 mod demo;
+mod signals;
 
 use std::io;
 use std::process::ExitCode;
@@ -67,6 +69,8 @@ fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
         let plural = if threads == 1 { "" } else { "s" };
         eprintln!("porter: serving {what} on {} ({threads} thread{plural})", urls.join(", "));
     }
+    let grace = std::time::Duration::from_secs(args.shutdown_grace);
+    signals::drain_on_signals(server.shutdown_handle(), grace).map_err(|e| format!("signal handling: {e}"))?;
     server.run().map_err(|e| e.to_string())
 }
 
