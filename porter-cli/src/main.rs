@@ -1,12 +1,16 @@
 //! `porter`: serve a directory (or the built-in demo site) over HTTP/1.1.
 //!
 //! Parses the flags (`args`), sets up logging to stderr, builds the handler
-//! (`porter::Files` for `--root`, else the embedded `demo` site), binds, prints one startup
-//! line and runs until killed. Every failure is one `porter: ...` line on
+//! (`porter::Files` for `--root`, else the embedded `demo` site; with
+//! `--config FILE`, the hosts and locations of a `config` file, see `site`),
+//! binds, prints one startup line and runs until killed. `porter check FILE`
+//! validates a config file and exits. Every failure is one `porter: ...` line on
 //! stderr and exit status 1 (flag errors: clap's message and status 2).
 
 mod args;
+mod config;
 mod demo;
+mod site;
 
 use std::io;
 use std::process::ExitCode;
@@ -18,6 +22,9 @@ use crate::args::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(args::Command::Check { file }) = &args.command {
+        return config::check(file);
+    }
     init_logging(&args);
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,6 +36,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if let Some(file) = &args.config {
+        return config::server(file, args)?.run().map_err(|e| e.to_string());
+    }
     match &args.root {
         Some(dir) => {
             let files = porter::Files::new(dir).map_err(|e| format!("--root {}: {}", dir.display(), os_message(&e)))?;
