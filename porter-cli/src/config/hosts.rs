@@ -18,7 +18,7 @@ use toml::Spanned;
 
 use super::diag::Diagnostics;
 use super::raw::{RawHost, RawLimits};
-use super::read::HostEntry;
+use super::read::RawConfig;
 use super::validate::Settings;
 use super::{ErrorPage, Host};
 
@@ -26,13 +26,16 @@ mod location;
 
 /// Checks every host; returns them with the default host's index.
 pub fn hosts(
-    raw: &[HostEntry],
+    config: &RawConfig,
     dir: &Path,
     settings: &Option<Settings>,
     diags: &mut Diagnostics,
 ) -> Option<(Vec<Host>, usize)> {
+    let raw = &config.hosts;
     if raw.is_empty() {
-        diags.0.push(super::Diagnostic::whole_file("no `[[host]]` section: add one with at least one location"));
+        if !config.seen.iter().any(|s| s == "host") {
+            diags.0.push(super::Diagnostic::whole_file("no `[[host]]` section: add one with at least one location"));
+        }
         return None;
     }
     let mut names_seen: HashMap<String, Range<usize>> = HashMap::new();

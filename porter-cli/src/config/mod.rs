@@ -210,7 +210,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
     let Some(raw) = read::read(text, &mut diags) else { return Err(diags.0) };
     let dir = config_dir(path);
     let settings = validate::settings(&raw, dir, &mut diags);
-    let hosts = hosts::hosts(&raw.hosts, dir, &settings, &mut diags);
+    let hosts = hosts::hosts(&raw, dir, &settings, &mut diags);
     match (diags.is_empty(), settings, hosts) {
         (true, Some(settings), Some((hosts, default_host))) => Ok(Config {
             file: path.to_path_buf(),
@@ -285,3 +285,6 @@ pub fn server(path: &Path, args: &crate::args::Args) -> Result<porter::Server, S
     }
     Ok(server)
 }
+
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub log: RawLog,
     pub listen: Vec<Spanned<RawListen>>,
     pub hosts: Vec<HostEntry>,
+    /// Which sections the file has (a broken one is reported where it is, not as missing).
+    pub seen: Vec<String>,
 }
 
 /// One `[[host]]` with its locations.
@@ -41,6 +43,7 @@ pub fn read(text: &str, diags: &mut Diagnostics) -> Option<RawConfig> {
     }
     let mut config = RawConfig::default();
     for (key, value) in root.into_inner() {
+        config.seen.push(key.get_ref().to_string());
         match key.get_ref().as_ref() {
             "server" => config.server = section(value, diags).unwrap_or_default(),
             "log" => config.log = section(value, diags).unwrap_or_default(),
@@ -55,8 +58,7 @@ pub fn read(text: &str, diags: &mut Diagnostics) -> Option<RawConfig> {
 /// Deserializes one value; a problem is recorded and gives `None`.
 fn section<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<T> {
     let span = value.span();
-    T::deserialize(ValueDeserializer::from(value))
-.map_err(|e| diags.toml(&e, Some(span))).ok()
+    T::deserialize(ValueDeserializer::from(value)).map_err(|e| diags.toml(&e, Some(span))).ok()
 }
 
 /// Like [`section`], keeping the value's span.
@@ -73,6 +75,10 @@ fn entries<'i>(
 ) -> impl Iterator<Item = Spanned<DeValue<'i>>> {
     let span = value.span();
     let items = match value.into_inner() {
+        DeValue::Array(items) if items.is_empty() => {
+            diags.at(span, format!("`{name}` has no entries"));
+            None
+        }
         DeValue::Array(items) => Some(items),
         _ => {
             diags.at(span, format!("`{name}` must be an array of tables: write `[[{name}]]`"));

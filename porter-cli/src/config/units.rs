@@ -28,7 +28,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let number: u64 = digits.parse().map_err(|_| format!("`{text}` is not a size (e.g. 1048576, \"16KiB\", \"8MiB\")"))?;
+    let number: u64 =
+        digits.parse().map_err(|_| format!("`{text}` is not a size (e.g. 1048576, \"16KiB\", \"8MiB\")"))?;
     let shift = match unit.trim() {
         "" | "B" => 0,
         "K" | "KiB" => 10,

@@ -31,7 +31,7 @@ pub fn settings(raw: &RawConfig, dir: &Path, diags: &mut Diagnostics) -> Option<
     let limits = raw.server.limits.as_ref().map_or_else(porter::Limits::default, |l| limits(l, diags));
     let server_name = server_name(&raw.server, diags);
     let log = log(&raw.log, dir, diags);
-    let listeners = listeners(&raw.listen, dir, diags);
+    let listeners = listeners(&raw.listen, raw.seen.iter().any(|s| s == "listen"), dir, diags);
     Some(Settings { threads: threads?, limits, server_name: server_name?, log: log?, listeners: listeners? })
 }
 
@@ -125,9 +125,12 @@ fn log(raw: &RawLog, dir: &Path, diags: &mut Diagnostics) -> Option<LogSettings>
     Some(LogSettings { access: access?, format: format? })
 }
 
-fn listeners(raw: &[Spanned<RawListen>], dir: &Path, diags: &mut Diagnostics) -> Option<Vec<Listener>> {
-    if raw.is_empty() {
+fn listeners(raw: &[Spanned<RawListen>], seen: bool, dir: &Path, diags: &mut Diagnostics) -> Option<Vec<Listener>> {
+    if raw.is_empty() && !seen {
         diags.0.push(super::Diagnostic::whole_file("no `[[listen]]` section: say where to listen"));
+        return None;
+    }
+    if raw.is_empty() {
         return None;
     }
     let checked: Vec<Option<Listener>> = raw.iter().map(|l| listener(l, dir, diags)).collect();

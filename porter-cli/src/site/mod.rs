@@ -52,7 +52,8 @@ fn host(config: &Config, host: &Host) -> Result<ErrorPages<HostHandler>, String>
 pub fn location(config: &Config, host: &Host, location: &Location) -> Result<Box<dyn Handler>, String> {
     let inner: Box<dyn Handler> = match &location.kind {
         LocationKind::Files { root, options } => {
-            let files = porter::Files::new(root).map_err(|e| format!("{}: {}", root.display(), crate::os_message(&e)))?;
+            let files =
+                porter::Files::new(root).map_err(|e| format!("{}: {}", root.display(), crate::os_message(&e)))?;
             Box::new(options.configure(files, None).map_err(|e| e.to_string())?)
         }
         LocationKind::Redirect { status, to } => Box::new(redirect::Redirect {

@@ -114,7 +114,8 @@ fn variable(after_dollar: &str) -> Result<(Piece, &str), String> {
     let (name, rest) = match after_dollar.strip_prefix('{') {
         Some(braced) => braced.split_once('}').ok_or("`${` without its closing `}`")?,
         None => {
-            let end = after_dollar.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after_dollar.len());
+            let end =
+                after_dollar.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after_dollar.len());
             after_dollar.split_at(end)
         }
     };
@@ -126,12 +127,10 @@ fn variable(after_dollar: &str) -> Result<(Piece, &str), String> {
         "is_args" => Piece::IsArgs,
         "request_uri" => Piece::RequestUri,
         "" => return Err("a lone `$` (write `$$` for a literal dollar sign)".into()),
-        other => {
-            return Err(format!(
-                "unknown variable `${other}` (known: $scheme, $host, $path, $query, $is_args, $request_uri; `${{name}}` \
+        other => return Err(format!(
+            "unknown variable `${other}` (known: $scheme, $host, $path, $query, $is_args, $request_uri; `${{name}}` \
                  separates a name from following letters)"
-            ))
-        }
+        )),
     };
     Ok((piece, rest))
 }
@@ -190,7 +189,10 @@ mod tests {
 
     #[test]
     fn variables_expand() {
-        assert_eq!(expand("https://example.com$path$is_args$query", "/a/b", Some("x=1")), "https://example.com/a/b?x=1");
+        assert_eq!(
+            expand("https://example.com$path$is_args$query", "/a/b", Some("x=1")),
+            "https://example.com/a/b?x=1"
+        );
         assert_eq!(expand("https://example.com$path$is_args$query", "/a/b", None), "https://example.com/a/b");
         assert_eq!(expand("$scheme://$host$request_uri", "/x/", Some("q")), "https://example.com/x/?q");
         assert_eq!(expand("/new${path}index", "/old", None), "/new/oldindex");
