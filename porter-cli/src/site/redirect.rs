@@ -127,10 +127,12 @@ fn variable(after_dollar: &str) -> Result<(Piece, &str), String> {
         "is_args" => Piece::IsArgs,
         "request_uri" => Piece::RequestUri,
         "" => return Err("a lone `$` (write `$$` for a literal dollar sign)".into()),
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown variable `${other}` (known: $scheme, $host, $path, $query, $is_args, $request_uri; `${{name}}` \
                  separates a name from following letters)"
-        )),
+        ))
+        }
     };
     Ok((piece, rest))
 }
