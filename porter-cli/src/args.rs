@@ -388,6 +388,41 @@ mod tests {
     }
 
     #[test]
+    fn config_takes_only_the_logging_flags() {
+        let args = parse(&["--config", "porter.toml", "--quiet", "--no-access-log"]).unwrap();
+        assert_eq!(args.config.as_deref(), Some(std::path::Path::new("porter.toml")));
+        for flag in [
+            &["--listen", "127.0.0.1:1"][..],
+            &["--root", "."],
+            &["--threads", "2"],
+            &["--max-body", "10"],
+            &["--listing"],
+            &["--cache", "*.css=max-age=1"],
+            &["--tls-listen", "127.0.0.1:2", "--tls-cert", "c", "--tls-key", "k"],
+        ] {
+            let with_config: Vec<&str> = ["--config", "porter.toml"].iter().chain(flag).copied().collect();
+            let err = parse(&with_config).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict, "{flag:?}");
+        }
+    }
+
+    #[test]
+    fn check_is_a_subcommand() {
+        let args = parse(&["check", "porter.toml"]).unwrap();
+        assert!(matches!(args.command, Some(Command::Check { ref file }) if file.as_os_str() == "porter.toml"));
+        assert!(parse(&["check"]).is_err(), "check needs a file");
+        assert!(parse(&["--root", ".", "check", "porter.toml"]).is_err(), "no flags beside check");
+    }
+
+    #[test]
+    fn file_flags_become_file_options() {
+        let defaults = parse(&[]).unwrap().file_options();
+        assert_eq!(defaults, FileOptions::default());
+        let args = parse(&["--no-precompressed", "--index", "home.html"]).unwrap().file_options();
+        assert_eq!((args.precompressed, args.index.as_str()), (false, "home.html"));
+    }
+
+    #[test]
     fn quiet_and_no_access_log_turn_the_log_off() {
         assert!(!parse(&["--quiet"]).unwrap().access_log());
         assert!(!parse(&["--no-access-log"]).unwrap().access_log());
