@@ -315,7 +315,10 @@ fn check_prints_each_error_with_line_and_column() {
     let out = porter_check(&s.0.join("absent.toml"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with(&format!("{}: No such file", s.0.join("absent.toml").display())), "{stderr}");
+    assert_eq!(
+        stderr.lines().next(),
+        Some(format!("{}: No such file or directory", s.0.join("absent.toml").display()).as_str())
+    );
 }
 
 #[test]
@@ -333,6 +336,7 @@ fn the_example_config_checks() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).ends_with(": ok: 4 listeners, 2 hosts, 6 locations\n"));
+    assert!(stderr.starts_with("porter: note: valid, but this build cannot run yet: "), "{stderr}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -1,5 +1,5 @@
 //! The config file: `porter --config FILE` runs it, `porter check FILE`
-//! validates it. `porter.example.toml` shows and explains every setting.
+//! validates it. `examples/config/porter.toml` shows and explains every setting.
 //!
 //! Reading goes in three steps, each collecting every problem it can find:
 //! [`read`] (TOML syntax and shape, unknown fields), [`validate`] (server,
@@ -199,7 +199,8 @@ fn config_dir(file: &Path) -> &Path {
 /// Reads and checks the config file at `path`: the config, or every problem
 /// found, each rendered as `FILE:LINE:COL: message`.
 pub fn load(path: &Path) -> Result<Config, Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {}", path.display(), e)])?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {}", path.display(), crate::os_message(&e))])?;
     parse(path, &text).map_err(|diags| diags.iter().map(|d| d.render(path, &text)).collect())
 }
 
@@ -239,6 +240,10 @@ pub fn check(path: &Path) -> std::process::ExitCode {
     match load(path) {
         Ok(config) => {
             println!("{}: ok: {}", path.display(), summary(&config));
+            let missing = unsupported(&config);
+            if !missing.is_empty() {
+                eprintln!("porter: note: valid, but this build cannot run yet: {}", missing.join(", "));
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(problems) => {

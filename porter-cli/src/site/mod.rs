@@ -49,7 +49,7 @@ fn host(config: &Config, host: &Host) -> Result<ErrorPages<HostHandler>, String>
 }
 
 /// One location's handler, behind its authentication if it has one.
-pub fn location(config: &Config, host: &Host, location: &Location) -> Result<Box<dyn Handler>, String> {
+fn location(config: &Config, host: &Host, location: &Location) -> Result<Box<dyn Handler>, String> {
     let inner: Box<dyn Handler> = match &location.kind {
         LocationKind::Files { root, options } => {
             let files =
