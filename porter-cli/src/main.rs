@@ -5,7 +5,8 @@
 //! `--config FILE`, the hosts and locations of a `config` file, see `site`),
 //! binds, prints one startup line and runs until killed. `porter check FILE`
 //! validates a config file and exits. Every failure is one `porter: ...` line on
-//! stderr and exit status 1 (flag errors: clap's message and status 2).
+//! stderr (an invalid config file: then one line per problem) and exit status 1
+//! (flag errors: clap's message and status 2).
 
 mod args;
 mod config;

@@ -165,16 +165,18 @@ fn listener(raw: &Spanned<RawListen>, dir: &Path, diags: &mut Diagnostics) -> Op
 
 fn resolve(address: &Spanned<String>, diags: &mut Diagnostics) -> Option<Vec<SocketAddr>> {
     let text = address.get_ref();
-    let result = match text.to_socket_addrs() {
-        Ok(addrs) => Ok(addrs.collect::<Vec<_>>()).and_then(|a| if a.is_empty() { Err(None) } else { Ok(a) }),
-        Err(e) => Err(Some(e)),
+    let why = match text.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            if !addrs.is_empty() {
+                return Some(addrs);
+            }
+            "resolves to no address".to_string()
+        }
+        Err(e) => e.to_string(),
     };
-    result
-        .map_err(|e| {
-            let why = e.map_or_else(|| "resolves to no address".to_string(), |e| e.to_string());
-            diags.at(address.span(), format!("bad address `{text}`: {why} (expected HOST:PORT)"));
-        })
-        .ok()
+    diags.at(address.span(), format!("bad address `{text}`: {why} (expected HOST:PORT)"));
+    None
 }
 
 /// The listener's certificate pairs, each loaded once to check it.

@@ -25,22 +25,20 @@ pub fn locations(
     settings: &Option<Settings>,
     diags: &mut Diagnostics,
 ) -> Vec<Location> {
-    let mut checked: Vec<(Location, Range<usize>)> = Vec::new();
+    let mut checked: Vec<Location> = Vec::new();
     for entry in raw {
         let Some(location) = location(entry, dir, settings, diags) else { continue };
-        if let Some((earlier, _)) = checked.iter().find(|(l, _)| location.segments.starts_with(&l.segments)) {
-            let span = entry.get_ref().path.span();
-            diags.at(
-                span,
-                format!(
-                    "location `{}` is never used: the earlier location `{}` matches every path it would (the first match wins)",
-                    location.path, earlier.path
-                ),
+        if let Some(earlier) = checked.iter().find(|l| location.segments.starts_with(&l.segments)) {
+            let why = format!(
+                "location `{}` is never used: the earlier location `{}` matches every path it would (the first \
+                 match wins)",
+                location.path, earlier.path
             );
+            diags.at(entry.get_ref().path.span(), why);
         }
-        checked.push((location, entry.span()));
+        checked.push(location);
     }
-    checked.into_iter().map(|(l, _)| l).collect()
+    checked
 }
 
 fn location(
