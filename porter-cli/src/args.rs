@@ -4,6 +4,10 @@
 //! status 2). Addresses are resolved here, so `--listen nowhere:80` is a flag
 //! error too; everything that needs the filesystem or the network (the root
 //! directory, binding the port) is checked later, in `main`.
+//!
+//! `--config FILE` takes everything from a config file (see `config`); only
+//! `--quiet` and `--no-access-log` may be given with it, and other flags are
+//! refused as conflicting. `porter check FILE` validates a config file.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -17,7 +21,16 @@ use clap::Parser;
 /// "Hello, World!", for benchmarks).
 #[derive(Debug, Parser)]
 #[command(name = "porter", version)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// Run the server described by this config file (see porter.example.toml);
+    /// only --quiet and --no-access-log may be given with it
+    #[arg(long, value_name = "FILE", conflicts_with_all = CONFIG_CONFLICTS)]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on, as HOST:PORT (repeat for several)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: Vec<ListenAddr>,
@@ -105,6 +118,91 @@ pub struct Args {
     pub shutdown_grace: u64,
 }
 
+/// The flags a config file replaces (`--config` refuses them).
+const CONFIG_CONFLICTS: [&str; 17] = [
+    "listen",
+    "tls_listen",
+    "tls_cert",
+    "tls_key",
+    "root",
+    "threads",
+    "max_body",
+    "header_timeout",
+    "idle_timeout",
+    "listing",
+    "index",
+    "cache_control",
+    "cache_rules",
+    "no_precompressed",
+    "follow_symlinks",
+    "hidden_files",
+    "max_connections",
+];
+
+/// `porter SUBCOMMAND`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Check a config file: print each problem as FILE:LINE:COL: message
+    /// (exit status 1), or a one-line summary (exit status 0)
+    Check {
+        /// The config file
+        file: PathBuf,
+    },
+}
+
+/// The static-file options: from the flags, or from a config file's `root` location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOptions {
+    /// The file that serves a directory (`--index`).
+    pub index: String,
+    /// HTML listings of directories without an index file (`--listing`).
+    pub listing: bool,
+    /// Cache-Control for files no rule matches (`--cache-control`).
+    pub cache_control: Option<String>,
+    /// Cache-Control per path pattern, first match wins (`--cache`).
+    pub cache_rules: Vec<CacheRule>,
+    /// Serve `.br`/`.gz` siblings (off with `--no-precompressed`).
+    pub precompressed: bool,
+    /// Follow symlinks out of the root (`--follow-symlinks`).
+    pub follow_symlinks: bool,
+    /// Serve dotfiles (`--hidden-files`).
+    pub hidden_files: bool,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            index: "index.html".into(),
+            listing: false,
+            cache_control: None,
+            cache_rules: Vec::new(),
+            precompressed: true,
+            follow_symlinks: false,
+            hidden_files: false,
+        }
+    }
+}
+
+impl FileOptions {
+    /// Applies these options to `files`; `default_cache` is the Cache-Control
+    /// used when no `cache_control` is set.
+    pub fn configure(&self, files: porter::Files, default_cache: Option<&str>) -> std::io::Result<porter::Files> {
+        let mut files = files
+            .index_file(&self.index)
+            .listing(self.listing)
+            .precompressed(self.precompressed)
+            .follow_symlinks(self.follow_symlinks)
+            .hidden_files(self.hidden_files);
+        for rule in &self.cache_rules {
+            files = files.cache_rule(&rule.pattern, &rule.value)?;
+        }
+        match self.cache_control.as_deref().or(default_cache) {
+            Some(value) => files.cache_control(value),
+            None => Ok(files),
+        }
+    }
+}
+
 /// One `--cache PATTERN=VALUE` rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CacheRule {
@@ -155,18 +253,19 @@ impl Args {
     /// Applies the static-file flags to `files`; `default_cache` is the
     /// Cache-Control used when `--cache-control` is not given.
     pub fn configure(&self, files: porter::Files, default_cache: Option<&str>) -> std::io::Result<porter::Files> {
-        let mut files = files
-            .index_file(&self.index)
-            .listing(self.listing)
-            .precompressed(!self.no_precompressed)
-            .follow_symlinks(self.follow_symlinks)
-            .hidden_files(self.hidden_files);
-        for rule in &self.cache_rules {
-            files = files.cache_rule(&rule.pattern, &rule.value)?;
-        }
-        match self.cache_control.as_deref().or(default_cache) {
-            Some(value) => files.cache_control(value),
-            None => Ok(files),
+        self.file_options().configure(files, default_cache)
+    }
+
+    /// The static-file flags as [`FileOptions`].
+    pub fn file_options(&self) -> FileOptions {
+        FileOptions {
+            index: self.index.clone(),
+            listing: self.listing,
+            cache_control: self.cache_control.clone(),
+            cache_rules: self.cache_rules.clone(),
+            precompressed: !self.no_precompressed,
+            follow_symlinks: self.follow_symlinks,
+            hidden_files: self.hidden_files,
         }
     }
 
@@ -291,6 +390,41 @@ mod tests {
         }
         let bad_value = parse(&["--cache-control", "a\u{1}"]).unwrap();
         assert!(bad_value.configure(porter::Files::new(std::env::temp_dir()).unwrap(), None).is_err());
+    }
+
+    #[test]
+    fn config_takes_only_the_logging_flags() {
+        let args = parse(&["--config", "porter.toml", "--quiet", "--no-access-log"]).unwrap();
+        assert_eq!(args.config.as_deref(), Some(std::path::Path::new("porter.toml")));
+        for flag in [
+            &["--listen", "127.0.0.1:1"][..],
+            &["--root", "."],
+            &["--threads", "2"],
+            &["--max-body", "10"],
+            &["--listing"],
+            &["--cache", "*.css=max-age=1"],
+            &["--tls-listen", "127.0.0.1:2", "--tls-cert", "c", "--tls-key", "k"],
+        ] {
+            let with_config: Vec<&str> = ["--config", "porter.toml"].iter().chain(flag).copied().collect();
+            let err = parse(&with_config).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict, "{flag:?}");
+        }
+    }
+
+    #[test]
+    fn check_is_a_subcommand() {
+        let args = parse(&["check", "porter.toml"]).unwrap();
+        assert!(matches!(args.command, Some(Command::Check { ref file }) if file.as_os_str() == "porter.toml"));
+        assert!(parse(&["check"]).is_err(), "check needs a file");
+        assert!(parse(&["--root", ".", "check", "porter.toml"]).is_err(), "no flags beside check");
+    }
+
+    #[test]
+    fn file_flags_become_file_options() {
+        let defaults = parse(&[]).unwrap().file_options();
+        assert_eq!(defaults, FileOptions::default());
+        let args = parse(&["--no-precompressed", "--index", "home.html"]).unwrap().file_options();
+        assert_eq!((args.precompressed, args.index.as_str()), (false, "home.html"));
     }
 
     #[test]

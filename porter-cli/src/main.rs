@@ -1,14 +1,19 @@
 //! `porter`: serve a directory (or the built-in demo site) over HTTP/1.1.
 //!
 //! Parses the flags (`args`), sets up logging to stderr, builds the handler
-//! (`porter::Files` for `--root`, else the embedded `demo` site), binds, prints
-//! one startup line and runs until SIGTERM or SIGINT (`signals`: a graceful
-//! drain, then exit status 0). Every failure is one `porter: ...` line on stderr
-//! and exit status 1 (flag errors: clap's message and status 2).
+//! (`porter::Files` for `--root`, else the embedded `demo` site; with
+//! `--config FILE`, the hosts and locations of a `config` file, see `site`),
+//! binds, prints one startup line and runs until SIGTERM or SIGINT (`signals`: a
+//! graceful drain, then exit status 0). `porter check FILE` validates a config
+//! file and exits. Every failure is one `porter: ...` line on
+//! stderr (an invalid config file: then one line per problem) and exit status 1
+//! (flag errors: clap's message and status 2).
 
 mod args;
+mod config;
 mod demo;
 mod signals;
+mod site;
 
 use std::io;
 use std::process::ExitCode;
@@ -20,6 +25,9 @@ use crate::args::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(args::Command::Check { file }) = &args.command {
+        return config::check(file);
+    }
     init_logging(&args);
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,6 +39,9 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), String> {
+    if let Some(file) = &args.config {
+        return run_until_signalled(config::server(file, args)?, args);
+    }
     match &args.root {
         Some(dir) => {
             let files = porter::Files::new(dir).map_err(|e| format!("--root {}: {}", dir.display(), os_message(&e)))?;
@@ -69,6 +80,11 @@ fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
         let plural = if threads == 1 { "" } else { "s" };
         eprintln!("porter: serving {what} on {} ({threads} thread{plural})", urls.join(", "));
     }
+    run_until_signalled(server, args)
+}
+
+/// Runs `server` until SIGTERM or SIGINT has drained it (see `signals`).
+fn run_until_signalled(server: Server, args: &Args) -> Result<(), String> {
     let grace = std::time::Duration::from_secs(args.shutdown_grace);
     signals::drain_on_signals(server.shutdown_handle(), grace).map_err(|e| format!("signal handling: {e}"))?;
     server.run().map_err(|e| e.to_string())

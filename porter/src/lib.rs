@@ -28,6 +28,7 @@
 
 mod auth;
 mod conn;
+mod error_pages;
 mod event_loop;
 mod files;
 #[cfg(feature = "fuzzing")]
@@ -47,6 +48,7 @@ mod tls;
 mod upload;
 
 pub use auth::{Authenticator, BasicAuth, Protected};
+pub use error_pages::ErrorPages;
 pub use files::Files;
 pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;

@@ -1,0 +1,35 @@
+//! Fixed replies: `status = { code = 200, body = "ok\n", content_type = "text/plain" }`,
+//! for health checks and placeholders. Answered from the request head, so a
+//! request body is never read; `HEAD` gets the same head without the body.
+
+use bytes::Bytes;
+use porter::{Handler, Reply, Request, Response};
+
+/// A location that always answers the same.
+#[derive(Debug)]
+pub struct Status {
+    pub code: u16,
+    pub body: Bytes,
+    pub content_type: String,
+}
+
+impl Status {
+    fn respond(&self) -> Response {
+        let response = Response::new(self.code);
+        // RFC 9110 §15.3.5, §15.4.5: 204 and 304 have no body (validation refuses one).
+        if self.body.is_empty() {
+            return response;
+        }
+        response.header("Content-Type", self.content_type.clone()).body(self.body.clone())
+    }
+}
+
+impl Handler for Status {
+    fn handle(&self, _request: Request) -> Reply {
+        self.respond().into()
+    }
+
+    fn before_body(&self, _request: &Request) -> Option<Response> {
+        Some(self.respond())
+    }
+}
