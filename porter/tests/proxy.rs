@@ -193,6 +193,26 @@ fn eof_inside_the_header_frees_the_connection() {
 }
 
 #[test]
+fn the_header_timeout_bounds_the_header() {
+    // A short header timeout and the default (long) idle timeout: a silent or
+    // stalled balancer connection is closed by the former.
+    let limits = porter::Limits { header_timeout: std::time::Duration::from_millis(100), ..Default::default() };
+    let server = Server::builder()
+        .listen_with("127.0.0.1:0", ListenOptions::new().proxy_protocol(true))
+        .threads(1)
+        .limits(limits)
+        .build(who)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    assert_dropped(TcpStream::connect(server.local_addr()).unwrap(), "a connection that sends nothing");
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled.write_all(b"PROXY TCP4 192.0.2.1 ").unwrap();
+    assert_dropped(stalled, "a header that stops halfway");
+    wait_until(|| server.connections() == 0, "both connections are freed");
+}
+
+#[test]
 fn the_header_length_bound_is_a_knob() {
     let server = serve(ListenOptions::new().proxy_protocol(true).max_proxy_header(64));
     let fits = v2(0x21, 0x11, &[&INET4[..], &[0x04, 0x00, 33], &[0; 33]].concat());

@@ -24,7 +24,10 @@ pub(crate) fn take(fds: Range<RawFd>) -> io::Result<Vec<OwnedFd>> {
     if fds.is_empty() {
         return Ok(Vec::new());
     }
-    if fds.start < 3 || TAKEN.swap(true, Ordering::SeqCst) {
+    if fds.start < 3 {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "inherited fds start at 3, after stdio"));
+    }
+    if TAKEN.swap(true, Ordering::SeqCst) {
         return Err(io::Error::new(io::ErrorKind::AlreadyExists, "the inherited sockets were taken already"));
     }
     let owned: Vec<OwnedFd> = fds
