@@ -140,9 +140,10 @@ pub(crate) fn open_all(specs: Vec<Spec>, threads: usize) -> io::Result<Bound> {
             Source::Bind(addr) => (bind_each(addr, threads)?, false),
             Source::Adopt(fd) => (share(fd, threads)?, threads > 1),
         };
-        addrs.push(sockets[0].local_addr()?);
+        let addr = sockets[0].local_addr()?;
+        addrs.push(addr);
         for (worker, socket) in workers.iter_mut().zip(sockets) {
-            worker.push(Listener { socket, shared, options: spec.options.clone() });
+            worker.push(Listener { socket, addr, shared, options: spec.options.clone() });
         }
     }
     Ok((workers, addrs))

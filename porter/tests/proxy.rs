@@ -2,8 +2,8 @@
 //! (TCP4, TCP6, UNKNOWN) and 2 (PROXY, LOCAL, IPv4, IPv6, TLVs), headers
 //! split across reads and followed by pipelined requests in the same write,
 //! the ways a header can be bad or missing (closed without a reply), a plain
-//! listener that does not interpret one (400), HTTPS after the header, and the
-//! access log naming the real client.
+//! listener that does not interpret one (400), HTTPS after the header, the
+//! header timeout, and the access log and `local_addr` naming the real ends.
 //!
 //! The handler answers with the peer address it sees, so every assertion is
 //! on bytes and closure, never on time.
@@ -125,6 +125,29 @@ fn v2_local_keeps_the_socket_address() {
     assert_eq!(seen, format!("{local} /a"));
     let (seen, local) = seen_after(&v2(0x20, 0x11, &INET4));
     assert_eq!(seen, format!("{local} /a"));
+}
+
+#[test]
+fn local_addr_is_the_balancer_address_the_header_names() {
+    let local = |req: Request| Response::text(format!("{:?}", req.local_addr()));
+    let proxied = Server::builder()
+        .listen_with("127.0.0.1:0", ListenOptions::new().proxy_protocol(true))
+        .threads(1)
+        .build(local)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let mut client = Client::connect(proxied.local_addr());
+    client.send([&b"PROXY TCP4 192.0.2.1 198.51.100.2 51000 443\r\n"[..], GET].concat());
+    assert_eq!(client.read_reply().text(), "Some(198.51.100.2:443)");
+    // LOCAL: the socket's own address.
+    let mut client = Client::connect(proxied.local_addr());
+    client.send([&v2(0x20, 0x00, &[])[..], GET].concat());
+    assert_eq!(client.read_reply().text(), format!("Some({})", proxied.local_addr()));
+    // A wildcard listener reports the address each client reached.
+    let wildcard = Server::builder().listen("0.0.0.0:0").threads(1).build(local).unwrap().spawn().unwrap();
+    let reached = SocketAddr::from(([127, 0, 0, 1], wildcard.local_addr().port()));
+    assert_eq!(Client::connect(reached).round_trip(GET).text(), format!("Some({reached})"));
 }
 
 #[test]

@@ -113,6 +113,8 @@ pub(crate) struct Conn<T> {
     /// The server is shutting down: close once idle, `Connection: close` on the next reply.
     draining: bool,
     peer: Option<SocketAddr>,
+    /// The address the client connected to, when known.
+    local: Option<SocketAddr>,
     rbuf: BytesMut,
     reading: Reading,
     replies: ReplyQueue,
@@ -142,6 +144,7 @@ impl<T: Transport> Conn<T> {
             next_seq: 0,
             draining: false,
             peer,
+            local: None,
             rbuf: BytesMut::new(),
             reading: Reading::Head,
             replies: ReplyQueue::default(),
@@ -156,6 +159,11 @@ impl<T: Transport> Conn<T> {
             peer_eof: false,
             proxy_header: None,
         }
+    }
+
+    /// Records the address the client connected to.
+    pub(crate) fn set_local_addr(&mut self, local: Option<SocketAddr>) {
+        self.local = local;
     }
 
     /// Makes the connection read a PROXY protocol header (v2 at most `max_v2`

@@ -9,9 +9,10 @@
 //! - It runs under the header timeout, which starts at accept; a timeout
 //!   closes the connection without a word, as for any silent connection.
 //! - The source address it names replaces the socket's peer address for
-//!   everything after: [`crate::Request::peer_addr`] and the access log. A
-//!   `LOCAL` command (the balancer's health check), v1 `UNKNOWN`, or a family
-//!   porter does not map keeps the socket's own address.
+//!   everything after: [`crate::Request::peer_addr`] and the access log; the
+//!   destination becomes [`crate::Request::local_addr`]. A `LOCAL` command
+//!   (the balancer's health check), v1 `UNKNOWN`, or a family porter does not
+//!   map keeps the socket's own addresses.
 //! - A bad header, a missing one (plain HTTP on a PROXY listener), or the
 //!   peer's EOF before the header is complete closes the connection without
 //!   an HTTP reply: the receiver "must not try to guess" (spec §2).
@@ -79,6 +80,7 @@ impl<T: Transport> Conn<T> {
         self.proxy_header = None;
         if let Some(addrs) = header.addrs {
             self.peer = Some(addrs.source);
+            self.local = Some(addrs.destination);
         }
         Preface::Done
     }

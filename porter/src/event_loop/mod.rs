@@ -83,6 +83,8 @@ pub(crate) struct LoopConfig {
 /// protocol), shared by every worker listening on the same address.
 pub(crate) struct Listener {
     pub(crate) socket: TcpListener,
+    /// The address it is bound to.
+    pub(crate) addr: SocketAddr,
     /// Other workers accept on the same socket (an adopted one): registered
     /// with `EPOLLEXCLUSIVE`.
     pub(crate) shared: bool,
@@ -373,7 +375,9 @@ impl EventLoop {
 
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
         let Some(token) = self.conns.next_token() else { return };
-        let options = &self.listeners[listener].options;
+        let Listener { options, addr, .. } = &self.listeners[listener];
+        // A wildcard listener's connections each have their own local address.
+        let local = if addr.ip().is_unspecified() { tcp.local_addr().ok() } else { Some(*addr) };
         // An HTTPS listener's connection starts its handshake with its first read.
         let stream = match &options.tls {
             None => Stream::Plain(tcp),
@@ -390,6 +394,7 @@ impl EventLoop {
             return;
         }
         let mut conn = Box::new(Conn::new(stream, token, peer, self.now, &self.config.limits));
+        conn.set_local_addr(local);
         if let Some(max_v2) = options.proxy_header {
             conn.expect_proxy_header(max_v2);
         }
