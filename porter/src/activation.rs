@@ -16,6 +16,8 @@ use std::os::fd::{OwnedFd, RawFd};
 
 /// `SD_LISTEN_FDS_START`: the first passed fd.
 const FIRST_FD: RawFd = 3;
+/// More passed sockets than any service uses: a larger `LISTEN_FDS` is garbage.
+const MAX_PASSED: RawFd = 65_536;
 
 /// The passed fds, first to last, each with its name from `LISTEN_FDNAMES`.
 pub(crate) type Passed = Vec<(RawFd, Option<String>)>;
@@ -36,16 +38,16 @@ pub(crate) fn parse_listen_env(
     }
     let count = parse_number(fds)
         .and_then(|n| RawFd::try_from(n).ok())
-        .filter(|&n| n <= RawFd::MAX - FIRST_FD)
+        .filter(|&n| n <= MAX_PASSED)
         .ok_or_else(|| bad("LISTEN_FDS", fds))?;
-    let names: Vec<Option<String>> = match names {
+    let labels: Vec<Option<String>> = match names {
         None => vec![None; count as usize],
         Some(list) => list.split(':').map(|n| Some(n.to_string())).collect(),
     };
-    if names.len() != count as usize {
-        return Err(bad("LISTEN_FDNAMES (not one name per fd)", names.len().to_string().as_str()));
+    if labels.len() != count as usize {
+        return Err(bad("LISTEN_FDNAMES (not one name per fd)", names.unwrap_or_default()));
     }
-    Ok((FIRST_FD..FIRST_FD + count).zip(names).collect())
+    Ok((FIRST_FD..FIRST_FD + count).zip(labels).collect())
 }
 
 /// A decimal number without sign or padding, as systemd writes it.
@@ -126,6 +128,7 @@ mod tests {
             (Some("4242"), Some(""), None),
             (Some("4242"), Some("1 "), None),
             (Some("4242"), Some("2147483647"), None),
+            (Some("4242"), Some("65537"), None),
             (Some("4242"), Some("99999999999999999999999"), None),
             (Some("4242"), Some("2"), Some("one")),
             (Some("4242"), Some("1"), Some("a:b")),

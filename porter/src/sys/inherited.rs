@@ -1,6 +1,7 @@
 //! File descriptors inherited from the process that started this one: the
 //! listening sockets of systemd socket activation (sd_listen_fds(3)). The one
-//! place porter turns fd numbers into owned fds, hence the one `unsafe` block.
+//! place porter turns fd numbers into fds, hence its only `unsafe` blocks: a
+//! check that each number is open, then the taking.
 //!
 //! Invariant: each process takes its inherited fds at most once (a
 //! process-wide flag), so no fd number is ever owned twice.
@@ -9,7 +10,7 @@
 
 use std::io;
 use std::ops::Range;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::socket::set_nonblocking_cloexec;
@@ -30,12 +31,16 @@ pub(crate) fn take(fds: Range<RawFd>) -> io::Result<Vec<OwnedFd>> {
     if TAKEN.swap(true, Ordering::SeqCst) {
         return Err(io::Error::new(io::ErrorKind::AlreadyExists, "the inherited sockets were taken already"));
     }
+    for raw in fds.clone() {
+        check_open(raw)?;
+    }
     let owned: Vec<OwnedFd> = fds
         .map(|raw| {
             // SAFETY: per sd_listen_fds(3), when LISTEN_PID names this process,
             // fds 3..3+LISTEN_FDS are open and were passed for this process to
             // own (the caller checked LISTEN_PID); stdio (0..3) is never taken,
-            // and `TAKEN` ensures no fd in the range is wrapped twice.
+            // `check_open` saw each open, and `TAKEN` ensures no fd in the
+            // range is wrapped twice.
             unsafe { OwnedFd::from_raw_fd(raw) }
         })
         .collect();
@@ -43,4 +48,16 @@ pub(crate) fn take(fds: Range<RawFd>) -> io::Result<Vec<OwnedFd>> {
         set_nonblocking_cloexec(fd)?;
     }
     Ok(owned)
+}
+
+/// Fails unless fd number `raw` is open, so a manager's miscount is an error
+/// instead of an `OwnedFd` for a closed (or later reused) number.
+fn check_open(raw: RawFd) -> io::Result<()> {
+    // SAFETY: the borrow lives for this one `fcntl(F_GETFD)` call, which only
+    // asks whether the number is open (EBADF if not) and changes nothing.
+    let fd = unsafe { BorrowedFd::borrow_raw(raw) };
+    match rustix::io::fcntl_getfd(fd) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(io::Error::new(io::Error::from(e).kind(), format!("inherited fd {raw} is not open: {e}"))),
+    }
 }
