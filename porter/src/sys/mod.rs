@@ -4,7 +4,7 @@
 //! `OwnedFd`s (closed exactly once, on drop) and every failing call is an
 //! `io::Error`. The single exception is [`inherited`], which must turn the fd
 //! numbers systemd passed down into `OwnedFd`s: it alone may use `unsafe` (the
-//! crate denies it everywhere else), one block with its `// SAFETY:` argument.
+//! crate denies it everywhere else), each block with its `// SAFETY:` argument.
 //!
 //! - [`poller`]: epoll (create, add, delete, wait) with generation-tagged tokens.
 //! - [`socket`]: listening sockets (SO_REUSEPORT, adopted, duplicated), `accept4`, TCP_NODELAY.
