@@ -22,6 +22,8 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v valgrind >/dev/null || need+=(valgrind)
 # The TLS tests (porter/tests/tls.rs) use `openssl s_client` for SNI and ALPN.
 command -v openssl >/dev/null || need+=(openssl)
+# The socket activation test (porter/tests/activation.rs) runs systemd-socket-activate.
+command -v systemd-socket-activate >/dev/null || need+=(systemd)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

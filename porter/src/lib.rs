@@ -16,16 +16,19 @@
 //!
 //! The map of the crate:
 //! - [`Server`] / [`ServerBuilder`]: addresses, threads, [`Limits`], the handler.
+//! - [`ListenOptions`]: TLS and the PROXY protocol per listener; sockets from
+//!   systemd socket activation ([`systemd_sockets`]) or the caller.
 //! - [`Handler`]: anything answering a [`Request`] with a [`Response`]; closures,
 //!   [`Router`] and [`Files`] are handlers.
 //! - `event_loop`, `conn`, `proto`, `sys`: the loop, the connection state machine,
 //!   the HTTP/1.1 wire, and the system calls (private).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed in `sys::inherited` alone
 #![deny(missing_docs)]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod activation;
 mod auth;
 mod conn;
 mod error_pages;
@@ -36,6 +39,7 @@ mod files;
 pub mod fuzzing;
 mod handler;
 mod limits;
+mod listen;
 mod proto;
 mod request;
 mod responder;
@@ -47,11 +51,13 @@ mod sys;
 mod tls;
 mod upload;
 
+pub use activation::systemd_sockets;
 pub use auth::{Authenticator, BasicAuth, Protected};
 pub use error_pages::ErrorPages;
 pub use files::Files;
 pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;
+pub use listen::ListenOptions;
 pub use proto::encode::reason_phrase;
 pub use request::{Request, Version};
 pub use responder::Responder;

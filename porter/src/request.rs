@@ -17,21 +17,30 @@ use crate::upload::BodyReader;
 
 pub use crate::proto::parse::Version;
 
+/// The two ends of the connection a request came on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Endpoints {
+    /// The client.
+    pub(crate) peer: Option<SocketAddr>,
+    /// The address the client connected to.
+    pub(crate) local: Option<SocketAddr>,
+}
+
 /// An HTTP request: method, target, headers and (fully read) body.
 pub struct Request {
     head: Bytes,
     parsed: ParsedHead,
     body: Bytes,
     params: Vec<(Arc<str>, Span)>,
-    peer: Option<SocketAddr>,
+    ends: Endpoints,
     origin: Origin,
     /// The streamed body's reader, for handlers that stream bodies.
     stream: Option<BodyReader>,
 }
 
 impl Request {
-    pub(crate) fn new(head: Bytes, parsed: ParsedHead, peer: Option<SocketAddr>, origin: Origin) -> Self {
-        Request { head, parsed, body: Bytes::new(), params: Vec::new(), peer, origin, stream: None }
+    pub(crate) fn new(head: Bytes, parsed: ParsedHead, ends: Endpoints, origin: Origin) -> Self {
+        Request { head, parsed, body: Bytes::new(), params: Vec::new(), ends, origin, stream: None }
     }
 
     /// Answers this request later, from any thread: return the [`Reply`] from the
@@ -162,9 +171,17 @@ impl Request {
         self.parsed.path
     }
 
-    /// The client's address.
+    /// The client's address: the socket's peer or, on a PROXY protocol
+    /// listener ([`ListenOptions::proxy_protocol`](crate::ListenOptions::proxy_protocol)),
+    /// the client the load balancer names.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.ends.peer
+    }
+
+    /// The address the client connected to: the server socket's own or, on a
+    /// PROXY protocol listener, the balancer's address the header names.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.ends.local
     }
 }
 

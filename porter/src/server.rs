@@ -10,9 +10,15 @@
 //! HTTPS listeners ([`ServerBuilder::listen_tls`]) run beside plain ones on the
 //! same loops; each carries its rustls configuration, built once and shared by
 //! every worker (so session tickets and the session cache span workers).
+//!
+//! Behind a load balancer: a listener may expect a PROXY protocol header
+//! ([`ListenOptions::proxy_protocol`]), and sockets bound elsewhere (systemd
+//! socket activation, [`ServerBuilder::listen_fd`]) are served beside bound
+//! ones, every worker accepting on a duplicate ([`crate::listen`]).
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -22,16 +28,14 @@ use crate::event_loop::Listener;
 use crate::event_loop::{EventLoop, LoopConfig};
 use crate::handler::Handler;
 use crate::limits::Limits;
-use crate::sys::socket;
+use crate::listen::{self, ListenOptions, Source, Spec};
 use crate::tls::TlsConfig;
-
-const BACKLOG: i32 = 4096;
 
 /// Collects a server's settings; [`ServerBuilder::build`] binds the sockets.
 #[derive(Debug)]
 pub struct ServerBuilder {
-    /// Each address with its TLS configuration (`None`: plain HTTP).
-    addrs: Vec<(SocketAddr, Option<Arc<rustls::ServerConfig>>)>,
+    /// Every listener, in the order added.
+    listeners: Vec<Spec>,
     error: Option<io::Error>,
     threads: usize,
     limits: Limits,
@@ -86,7 +90,7 @@ impl Server {
     /// Starts configuring a server.
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
-            addrs: Vec::new(),
+            listeners: Vec::new(),
             error: None,
             threads: 0,
             limits: Limits::default(),
@@ -230,27 +234,82 @@ impl Drop for ServerHandle {
 impl ServerBuilder {
     /// Adds an address to listen on (`"127.0.0.1:8080"`, `"[::]:80"`, `("0.0.0.0", 0)`).
     /// A name resolving to several addresses listens on each.
-    pub fn listen(mut self, addr: impl ToSocketAddrs) -> Self {
-        match addr.to_socket_addrs() {
-            Ok(addrs) => self.addrs.extend(addrs.map(|a| (a, None))),
-            Err(e) => self.error = self.error.or(Some(e)),
-        }
-        self
+    pub fn listen(self, addr: impl ToSocketAddrs) -> Self {
+        self.listen_with(addr, ListenOptions::new())
     }
 
     /// Adds an HTTPS address: connections accepted there speak TLS (see
     /// [`TlsConfig`]). Plain and TLS listeners run side by side on the same
     /// workers; [`Server::local_addrs`] lists every address in the order added.
-    pub fn listen_tls(mut self, addr: impl ToSocketAddrs, tls: TlsConfig) -> Self {
-        let config = match tls.server_config() {
-            Ok(config) => config,
-            Err(e) => {
-                self.error = self.error.or(Some(e));
-                return self;
+    pub fn listen_tls(self, addr: impl ToSocketAddrs, tls: TlsConfig) -> Self {
+        self.listen_with(addr, ListenOptions::new().tls(tls))
+    }
+
+    /// Adds an address with [`ListenOptions`]: TLS, the PROXY protocol.
+    pub fn listen_with(mut self, addr: impl ToSocketAddrs, options: ListenOptions) -> Self {
+        let resolved = options.resolve().and_then(|options| Ok((options, addr.to_socket_addrs()?)));
+        match resolved {
+            Ok((options, addrs)) => {
+                self.listeners.extend(addrs.map(|addr| Spec { source: Source::Bind(addr), options: options.clone() }))
             }
-        };
-        match addr.to_socket_addrs() {
-            Ok(addrs) => self.addrs.extend(addrs.map(|a| (a, Some(config.clone())))),
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// Serves plain HTTP on a TCP socket that is bound and listening already
+    /// (made by the caller, or inherited). With several threads every worker
+    /// accepts on it (through a duplicate fd). A socket that is not a listening
+    /// TCP socket is an error in [`ServerBuilder::build`].
+    ///
+    /// ```no_run
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+    /// porter::Server::builder()
+    ///     .listen_fd(listener.into())
+    ///     .run(|_req| porter::Response::text("hello"))
+    /// # ; Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listen_fd(self, fd: OwnedFd) -> Self {
+        self.listen_fd_with(fd, ListenOptions::new())
+    }
+
+    /// [`ServerBuilder::listen_fd`] with [`ListenOptions`].
+    pub fn listen_fd_with(mut self, fd: OwnedFd, options: ListenOptions) -> Self {
+        match options.resolve() {
+            Ok(options) => self.listeners.push(Spec { source: Source::Adopt(fd), options }),
+            Err(e) => self.error = self.error.or(Some(e)),
+        }
+        self
+    }
+
+    /// Serves plain HTTP on every socket systemd passed to this process
+    /// (socket activation, see [`systemd_sockets`](crate::systemd_sockets)).
+    /// Not having been socket-activated is an error in [`ServerBuilder::build`].
+    ///
+    /// ```no_run
+    /// // porter.socket: [Socket] ListenStream=80
+    /// // porter.service: [Service] ExecStart=/usr/local/bin/my-service
+    /// porter::Server::builder()
+    ///     .listen_systemd()
+    ///     .run(|_req| porter::Response::text("started on demand"))
+    /// # ; Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn listen_systemd(self) -> Self {
+        self.listen_systemd_with(ListenOptions::new())
+    }
+
+    /// [`ServerBuilder::listen_systemd`] with [`ListenOptions`] for every socket.
+    pub fn listen_systemd_with(mut self, options: ListenOptions) -> Self {
+        match crate::activation::systemd_sockets() {
+            Ok(sockets) if sockets.is_empty() => {
+                let e = io::Error::new(io::ErrorKind::NotFound, "no sockets passed by systemd (LISTEN_FDS/LISTEN_PID)");
+                self.error = self.error.or(Some(e));
+            }
+            Ok(sockets) => {
+                for (fd, _name) in sockets {
+                    self = self.listen_fd_with(fd, options.clone());
+                }
+            }
             Err(e) => self.error = self.error.or(Some(e)),
         }
         self
@@ -285,14 +344,14 @@ impl ServerBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if self.addrs.is_empty() {
+        if self.listeners.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listen address"));
         }
         let threads = match self.threads {
             0 => thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let (workers, addrs) = bind_all(&self.addrs, threads)?;
+        let (workers, addrs) = listen::open_all(self.listeners, threads)?;
         let server_line = self.server_name.as_deref().map_or_else(Vec::new, server_line);
         let config =
             LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, access_log: self.access_log };
@@ -305,31 +364,6 @@ impl ServerBuilder {
     pub fn run(self, handler: impl Handler) -> io::Result<()> {
         self.build(handler)?.run()
     }
-}
-
-/// One listener per address per worker; port 0 becomes the port the first bind got.
-type BoundAddrs = (Vec<Vec<Listener>>, Vec<SocketAddr>);
-
-fn bind_all(addrs: &[(SocketAddr, Option<Arc<rustls::ServerConfig>>)], threads: usize) -> io::Result<BoundAddrs> {
-    let reuse_port = threads > 1;
-    let mut bound = Vec::with_capacity(addrs.len());
-    let mut workers: Vec<Vec<Listener>> = (0..threads).map(|_| Vec::new()).collect();
-    for (addr, tls) in addrs {
-        let addr = *addr;
-        let first = socket::bind_listener(addr, reuse_port, BACKLOG).map_err(|e| describe(e, addr))?;
-        let actual = first.local_addr()?;
-        workers[0].push(Listener { socket: first, tls: tls.clone() });
-        for worker in workers.iter_mut().skip(1) {
-            let socket = socket::bind_listener(actual, true, BACKLOG).map_err(|e| describe(e, actual))?;
-            worker.push(Listener { socket, tls: tls.clone() });
-        }
-        bound.push(actual);
-    }
-    Ok((workers, bound))
-}
-
-fn describe(e: io::Error, addr: SocketAddr) -> io::Error {
-    io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}"))
 }
 
 fn server_line(name: &str) -> Vec<u8> {

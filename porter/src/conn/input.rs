@@ -18,7 +18,7 @@ use crate::conn::transport::Transport;
 use crate::handler::{Reply, ReplyKind};
 use crate::proto::body::Decoder;
 use crate::proto::parse::{self, BodyKind};
-use crate::request::Request;
+use crate::request::{Endpoints, Request};
 use crate::responder::Origin;
 use crate::response::Response;
 use crate::upload::{self, PipeWriter};
@@ -93,7 +93,7 @@ impl<T: Transport> Conn<T> {
                 self.head_started = true;
                 let origin = Origin { remote: ctx.remote.clone(), token: self.token, seq: self.next_seq };
                 self.next_seq += 1;
-                let request = Request::new(head, parsed, self.peer, origin);
+                let request = Request::new(head, parsed, Endpoints { peer: self.peer, local: self.local }, origin);
                 self.start_request(ctx, request);
                 true
             }

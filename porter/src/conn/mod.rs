@@ -4,7 +4,8 @@
 //! buffers; parsed requests are dispatched in order and their replies queued in
 //! order ([`queue`]); a request with a body switches reading to body mode until
 //! the body is read or drained ([`input`]); replies are coalesced into one write
-//! ([`output`]).
+//! ([`output`]). On a PROXY listener the balancer's header comes first
+//! ([`preface`]).
 //!
 //! Lifecycle: `Open` (reading requests) → `Closing` (no more requests will be
 //! read; queued replies still go out) → `Lingering` (our side is shut down; the
@@ -18,6 +19,7 @@
 
 pub(crate) mod input;
 pub(crate) mod output;
+pub(crate) mod preface;
 pub(crate) mod queue;
 pub(crate) mod transport;
 
@@ -41,6 +43,7 @@ use crate::response::Response;
 use crate::sys::poller::Token;
 use input::Reading;
 use output::{HeadContext, Output};
+use preface::Preface;
 use queue::ReplyQueue;
 use transport::Transport;
 
@@ -110,6 +113,8 @@ pub(crate) struct Conn<T> {
     /// The server is shutting down: close once idle, `Connection: close` on the next reply.
     draining: bool,
     peer: Option<SocketAddr>,
+    /// The address the client connected to, when known.
+    local: Option<SocketAddr>,
     rbuf: BytesMut,
     reading: Reading,
     replies: ReplyQueue,
@@ -126,6 +131,8 @@ pub(crate) struct Conn<T> {
     head_started: bool,
     /// The peer sent EOF (half-closed): no more bytes will come.
     peer_eof: bool,
+    /// `Some(largest v2 header)` while a PROXY protocol header is still awaited.
+    proxy_header: Option<usize>,
 }
 
 impl<T: Transport> Conn<T> {
@@ -137,6 +144,7 @@ impl<T: Transport> Conn<T> {
             next_seq: 0,
             draining: false,
             peer,
+            local: None,
             rbuf: BytesMut::new(),
             reading: Reading::Head,
             replies: ReplyQueue::default(),
@@ -149,7 +157,19 @@ impl<T: Transport> Conn<T> {
             deadline: Some(now + limits.header_timeout),
             head_started: false,
             peer_eof: false,
+            proxy_header: None,
         }
+    }
+
+    /// Records the address the client connected to.
+    pub(crate) fn set_local_addr(&mut self, local: Option<SocketAddr>) {
+        self.local = local;
+    }
+
+    /// Makes the connection read a PROXY protocol header (v2 at most `max_v2`
+    /// bytes) before anything else ([`preface`]).
+    pub(crate) fn expect_proxy_header(&mut self, max_v2: usize) {
+        self.proxy_header = Some(max_v2);
     }
 
     /// The transport (the loop needs the fd to deregister it).
@@ -165,6 +185,17 @@ impl<T: Transport> Conn<T> {
     /// Runs one turn: read what is readable, handle complete requests, write
     /// ready replies, until nothing moves or the read budget is spent.
     pub(crate) fn on_ready(&mut self, ctx: &Ctx<'_>, scratch: &mut [u8]) -> After {
+        match self.try_read_preface(scratch) {
+            Preface::Done => {}
+            Preface::Wait => {
+                self.settle(ctx.now, ctx.limits, Progress::default());
+                return After::Wait;
+            }
+            Preface::Failed => {
+                self.phase = Phase::Dead;
+                return After::Free;
+            }
+        }
         let mut budget = READ_BUDGET;
         let mut progress = Progress::default();
         let after = loop {
@@ -437,6 +468,9 @@ impl<T: Transport> Conn<T> {
             Phase::Lingering => return TimerKind::Linger,
             Phase::Dead => return TimerKind::None,
             Phase::Open | Phase::Closing => {}
+        }
+        if self.proxy_header.is_some() {
+            return TimerKind::Header; // the PROXY header is the start of the first head
         }
         if (self.out.pending() > 0 || self.io.wants_write()) && !self.writable {
             return TimerKind::Write;

@@ -5,6 +5,8 @@
 //! code with scripted input chunks and `WouldBlock`s. The TLS hooks
 //! (`wants_write`, `flush_pending`, `has_buffered_input`, `is_handshaking`)
 //! default to "nothing held", which is what plain TCP and scripts are.
+//! `raw_socket` reaches under TLS for what precedes it on the wire (a PROXY
+//! protocol header); scripts have no socket.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -61,11 +63,21 @@ pub(crate) trait Transport: Read + Write {
     fn is_handshaking(&self) -> bool {
         false
     }
+
+    /// The TCP socket under any encryption, before anything was read from it
+    /// (see [`crate::conn::preface`]); `None` when there is no socket.
+    fn raw_socket(&self) -> Option<&TcpStream> {
+        None
+    }
 }
 
 impl Transport for TcpStream {
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+
+    fn raw_socket(&self) -> Option<&TcpStream> {
+        Some(self)
     }
 
     fn send_file(&mut self, file: &File, offset: &mut u64, len: usize) -> io::Result<usize> {
@@ -149,6 +161,13 @@ impl Transport for Stream {
 
     fn is_handshaking(&self) -> bool {
         matches!(self, Stream::Tls(s) if s.is_handshaking())
+    }
+
+    fn raw_socket(&self) -> Option<&TcpStream> {
+        match self {
+            Stream::Plain(s) => Some(s),
+            Stream::Tls(s) => Some(s.tcp()),
+        }
     }
 }
 

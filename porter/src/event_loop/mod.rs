@@ -79,11 +79,16 @@ pub(crate) struct LoopConfig {
     pub(crate) access_log: bool,
 }
 
-/// A listening socket and, for an HTTPS listener, its TLS configuration
-/// (shared by every worker listening on the same address).
+/// A listening socket and how to speak on it (TLS configuration, PROXY
+/// protocol), shared by every worker listening on the same address.
 pub(crate) struct Listener {
     pub(crate) socket: TcpListener,
-    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    /// The address it is bound to.
+    pub(crate) addr: SocketAddr,
+    /// Other workers accept on the same socket (an adopted one): registered
+    /// with `EPOLLEXCLUSIVE`.
+    pub(crate) shared: bool,
+    pub(crate) options: crate::listen::Resolved,
 }
 
 /// A slot of the loop: a live connection, or what is left of one whose client
@@ -125,7 +130,11 @@ impl EventLoop {
         let poller = Poller::new(1024)?;
         poller.add_reader(remote.waker(), WAKER_TOKEN)?;
         for (i, l) in listeners.iter().enumerate() {
-            poller.add_reader(&l.socket, listener_token(i))?;
+            if l.shared {
+                poller.add_shared_listener(&l.socket, listener_token(i))?;
+            } else {
+                poller.add_reader(&l.socket, listener_token(i))?;
+            }
         }
         Ok(EventLoop {
             poller,
@@ -366,8 +375,11 @@ impl EventLoop {
 
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
         let Some(token) = self.conns.next_token() else { return };
+        let Listener { options, addr, .. } = &self.listeners[listener];
+        // A wildcard listener's connections each have their own local address.
+        let local = if addr.ip().is_unspecified() { tcp.local_addr().ok() } else { Some(*addr) };
         // An HTTPS listener's connection starts its handshake with its first read.
-        let stream = match &self.listeners[listener].tls {
+        let stream = match &options.tls {
             None => Stream::Plain(tcp),
             Some(config) => match crate::tls::stream::TlsStream::new(tcp, config) {
                 Ok(tls) => Stream::Tls(Box::new(tls)),
@@ -381,7 +393,11 @@ impl EventLoop {
             log::error!("epoll add: {e}");
             return;
         }
-        let conn = Box::new(Conn::new(stream, token, peer, self.now, &self.config.limits));
+        let mut conn = Box::new(Conn::new(stream, token, peer, self.now, &self.config.limits));
+        conn.set_local_addr(local);
+        if let Some(max_v2) = options.proxy_header {
+            conn.expect_proxy_header(max_v2);
+        }
         let deadline = conn.deadline();
         let token = self.conns.insert(Entry::Open { conn, scheduled: deadline });
         self.remote.set_live(self.conns.len());

@@ -5,8 +5,10 @@
 //! - [`body`]: request body decoders (Content-Length and chunked).
 //! - [`encode`]: response heads and chunked framing.
 //! - [`date`]: the `Date` header, formatted once a second.
+//! - [`proxy`]: the PROXY protocol header (v1 and v2) a load balancer sends first.
 
 pub(crate) mod body;
 pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod parse;
+pub(crate) mod proxy;

@@ -2,14 +2,17 @@
 //!
 //! Everything goes through `rustix`, whose wrappers are safe: file descriptors are
 //! `OwnedFd`s (closed exactly once, on drop) and every failing call is an
-//! `io::Error`. This module therefore needs no `unsafe` at all; the crate-wide
-//! `#![forbid(unsafe_code)]` holds here too.
+//! `io::Error`. The single exception is [`inherited`], which must turn the fd
+//! numbers systemd passed down into `OwnedFd`s: it alone may use `unsafe` (the
+//! crate denies it everywhere else), each block with its `// SAFETY:` argument.
 //!
 //! - [`poller`]: epoll (create, add, delete, wait) with generation-tagged tokens.
-//! - [`socket`]: listening sockets (SO_REUSEPORT), `accept4`, TCP_NODELAY.
+//! - [`socket`]: listening sockets (SO_REUSEPORT, adopted, duplicated), `accept4`, TCP_NODELAY.
+//! - [`inherited`]: the listening sockets of systemd socket activation.
 //! - [`sendfile`]: zero-copy file bodies on plain TCP.
 //! - [`waker`]: an eventfd that wakes a loop from another thread.
 
+pub(crate) mod inherited;
 pub(crate) mod poller;
 pub(crate) mod sendfile;
 pub(crate) mod socket;

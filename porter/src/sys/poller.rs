@@ -88,6 +88,19 @@ impl Poller {
         Ok(epoll::add(&self.epoll, fd, EventData::new_u64(token.0), flags)?)
     }
 
+    /// Registers a listening socket that other workers' pollers watch too:
+    /// like [`Poller::add_reader`], plus `EPOLLEXCLUSIVE` so that a new
+    /// connection wakes one waiting worker, not all of them. Kernels before
+    /// 4.5 refuse the flag; then every worker wakes and all but one find
+    /// nothing to accept.
+    pub(crate) fn add_shared_listener(&self, fd: impl AsFd, token: Token) -> io::Result<()> {
+        let flags = EventFlags::IN | EventFlags::ET | EventFlags::EXCLUSIVE;
+        match epoll::add(&self.epoll, &fd, EventData::new_u64(token.0), flags) {
+            Err(rustix::io::Errno::INVAL) => self.add_reader(fd, token),
+            other => Ok(other?),
+        }
+    }
+
     /// Removes an fd; call before dropping it.
     pub(crate) fn delete(&self, fd: impl AsFd) -> io::Result<()> {
         Ok(epoll::delete(&self.epoll, fd)?)

@@ -1,11 +1,14 @@
 //! Sockets: bind a non-blocking listener (optionally SO_REUSEPORT, one per worker),
-//! accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`, and send a
-//! reply head with MSG_MORE when a file body follows it.
+//! adopt one bound elsewhere (inherited, or made by the caller) and duplicate it
+//! for each worker, accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`,
+//! and send a reply head with MSG_MORE when a file body follows it.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
 
+use rustix::fs::OFlags;
+use rustix::io::FdFlags;
 use rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 
 /// Opens a non-blocking, close-on-exec listening socket on `addr`.
@@ -23,6 +26,39 @@ pub(crate) fn bind_listener(addr: SocketAddr, reuse_port: bool, backlog: i32) ->
     net::bind(&fd, &addr)?;
     net::listen(&fd, backlog)?;
     Ok(TcpListener::from(fd))
+}
+
+/// Takes a socket bound and listening elsewhere (systemd, the caller): checks
+/// that it is a listening TCP socket and makes it non-blocking and close-on-exec.
+pub(crate) fn adopt_listener(fd: OwnedFd) -> io::Result<TcpListener> {
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("inherited socket: {what}"));
+    let family = net::sockopt::socket_domain(&fd)?;
+    if family != AddressFamily::INET && family != AddressFamily::INET6 {
+        return Err(invalid("not an IPv4 or IPv6 socket"));
+    }
+    if net::sockopt::socket_type(&fd)? != SocketType::STREAM {
+        return Err(invalid("not a stream (TCP) socket"));
+    }
+    if !net::sockopt::socket_acceptconn(&fd)? {
+        return Err(invalid("not listening (bind and listen before handing it over)"));
+    }
+    set_nonblocking_cloexec(&fd)?;
+    Ok(TcpListener::from(fd))
+}
+
+/// Sets `O_NONBLOCK` (on the open file description, keeping its other flags)
+/// and `FD_CLOEXEC` (on this descriptor).
+pub(crate) fn set_nonblocking_cloexec(fd: &OwnedFd) -> io::Result<()> {
+    let flags = rustix::fs::fcntl_getfl(fd)?;
+    rustix::fs::fcntl_setfl(fd, flags | OFlags::NONBLOCK)?;
+    rustix::io::fcntl_setfd(fd, FdFlags::CLOEXEC)?;
+    Ok(())
+}
+
+/// A second descriptor (close-on-exec) for the same listening socket, for
+/// another worker to accept on.
+pub(crate) fn duplicate_listener(listener: &TcpListener) -> io::Result<TcpListener> {
+    Ok(TcpListener::from(rustix::io::fcntl_dupfd_cloexec(listener, 0)?))
 }
 
 /// Accepts one pending connection: non-blocking, close-on-exec, TCP_NODELAY set.

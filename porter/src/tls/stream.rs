@@ -67,6 +67,12 @@ impl TlsStream {
         Ok(TlsStream { tls, tcp, drained: false, seen_bytes: false, peer_closed: false, eof_pending: false })
     }
 
+    /// The socket under the session (a PROXY header is read from it before
+    /// the handshake begins).
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        &self.tcp
+    }
+
     /// Moves decrypted bytes into `buf`; `None` when rustls has none.
     fn take_plaintext(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         match self.tls.reader().read(buf) {
