@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 
-use porter::{Server, ServerBuilder};
+use porter::{ListenOptions, Server, ServerBuilder};
 
 use super::{AccessLog, Config, ListenSource, LocationKind, LogFormat};
 
@@ -19,11 +19,13 @@ pub fn apply(config: &Config) -> Result<ServerBuilder, String> {
         // WIRING (access log): file target and format from `config.log`.
         .access_log(config.log.access != AccessLog::Off);
     for listener in &config.listeners {
-        // WIRING (PROXY protocol, systemd): `listener.proxy_protocol`, `ListenSource::Systemd`.
-        let ListenSource::Address(addrs) = &listener.source else { continue };
-        builder = match tls_config(&listener.tls)? {
-            Some(tls) => builder.listen_tls(&addrs[..], tls),
-            None => builder.listen(&addrs[..]),
+        let mut options = ListenOptions::new().proxy_protocol(listener.proxy_protocol);
+        if let Some(tls) = tls_config(&listener.tls)? {
+            options = options.tls(tls);
+        }
+        builder = match &listener.source {
+            ListenSource::Address(addrs) => builder.listen_with(&addrs[..], options),
+            ListenSource::Systemd => builder.listen_systemd_with(options),
         };
     }
     Ok(builder)
@@ -31,11 +33,21 @@ pub fn apply(config: &Config) -> Result<ServerBuilder, String> {
 
 /// The listeners' URLs in the order `Server::local_addrs` lists them, given those addresses.
 pub fn urls(config: &Config, bound: &[SocketAddr]) -> Vec<String> {
+    let named: usize = config
+        .listeners
+        .iter()
+        .map(|l| match &l.source {
+            ListenSource::Address(addrs) => addrs.len(),
+            ListenSource::Systemd => 0,
+        })
+        .sum();
+    // Systemd passes as many sockets as it likes: the bound addresses not named in the file.
+    let inherited = bound.len().saturating_sub(named);
     let schemes = config.listeners.iter().flat_map(|l| {
         let scheme = if l.tls.is_empty() { "http" } else { "https" };
         let count = match &l.source {
             ListenSource::Address(addrs) => addrs.len(),
-            ListenSource::Systemd => 0,
+            ListenSource::Systemd => inherited,
         };
         std::iter::repeat_n(scheme, count)
     });
@@ -56,12 +68,6 @@ fn tls_config(pairs: &[super::TlsFiles]) -> Result<Option<porter::TlsConfig>, St
 /// feature is wired in `apply` or `site::build`.)
 pub fn unsupported(config: &Config) -> Vec<String> {
     let mut missing = Vec::new();
-    if config.listeners.iter().any(|l| l.proxy_protocol) {
-        missing.push("`proxy_protocol = true` (PROXY protocol listeners)".to_string());
-    }
-    if config.listeners.iter().any(|l| l.source == ListenSource::Systemd) {
-        missing.push("`systemd = true` (sockets inherited from systemd)".to_string());
-    }
     if let AccessLog::File(path) = &config.log.access {
         missing.push(format!("`access = \"{}\"` (an access log file)", path.display()));
     }

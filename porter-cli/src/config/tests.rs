@@ -132,7 +132,7 @@ default = true
     assert!(options.listing && options.precompressed);
     assert_eq!((options.index.as_str(), options.cache_control.as_deref()), ("home.html", Some("no-cache")));
     assert_eq!(summary(&config), "2 listeners, 2 hosts, 5 locations");
-    assert_eq!(unsupported(&config).len(), 3, "{:?}", unsupported(&config));
+    assert_eq!(unsupported(&config).len(), 1, "{:?}", unsupported(&config));
 }
 
 #[test]
