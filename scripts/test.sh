@@ -4,9 +4,12 @@
 #   ./scripts/test.sh
 #
 # Installs (if missing, via apt-get): curl and python3, which the loopback tests
-# use as real clients, prlimit (util-linux) for the overload test, and cc, make,
-# pkg-config and valgrind for the C examples. Then: unit, property and loopback tests for the whole
-# workspace, the doc tests, and `cargo doc` with warnings denied.
+# use as real clients, prlimit (util-linux) for the overload test, cc, make,
+# pkg-config and valgrind for the C examples, chromium for the browser test,
+# openssl for the TLS tests, systemd-socket-activate (systemd) for socket
+# activation and haproxy for the load-balancer test. Then: unit, property and
+# loopback tests for the whole workspace, the doc tests, `cargo doc` with
+# warnings denied, and the C examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +27,8 @@ command -v valgrind >/dev/null || need+=(valgrind)
 command -v openssl >/dev/null || need+=(openssl)
 # The socket activation test (porter/tests/activation.rs) runs systemd-socket-activate.
 command -v systemd-socket-activate >/dev/null || need+=(systemd)
+# The load-balancer test (porter-cli/tests/haproxy.rs) puts HAProxy in front of two porters.
+command -v haproxy >/dev/null || need+=(haproxy)
 if ((${#need[@]})); then
   echo "installing test tools: ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
