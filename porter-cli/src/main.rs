@@ -12,7 +12,7 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
-use porter::{Handler, Server};
+use porter::{AccessLog, Handler, Server};
 
 use crate::args::Args;
 
@@ -45,7 +45,10 @@ fn run(args: &Args) -> Result<(), String> {
 
 /// Binds every address, announces them and runs the server until the process ends.
 fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
-    let server = Server::builder().threads(args.threads).limits(args.limits()).access_log(args.access_log());
+    let server = Server::builder()
+        .threads(args.threads)
+        .limits(args.limits())
+        .access_log(args.access_log().then(AccessLog::log_crate));
     let server = args.addrs().into_iter().fold(server, |b, addr| b.listen(addr));
     // HTTPS listeners run beside the plain ones, on the same workers.
     let tls = args.tls_config()?;

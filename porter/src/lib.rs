@@ -16,6 +16,8 @@
 //!
 //! The map of the crate:
 //! - [`Server`] / [`ServerBuilder`]: addresses, threads, [`Limits`], the handler.
+//! - [`AccessLog`] and [`Metrics`]: a non-blocking access log (Combined or JSON
+//!   lines; file, stderr or the `log` crate) and Prometheus counters.
 //! - [`Handler`]: anything answering a [`Request`] with a [`Response`]; closures,
 //!   [`Router`] and [`Files`] are handlers.
 //! - `event_loop`, `conn`, `proto`, `sys`: the loop, the connection state machine,
@@ -35,6 +37,7 @@ mod files;
 pub mod fuzzing;
 mod handler;
 mod limits;
+mod observe;
 mod proto;
 mod request;
 mod responder;
@@ -50,6 +53,7 @@ pub use auth::{Authenticator, BasicAuth, Protected};
 pub use files::Files;
 pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;
+pub use observe::{AccessLog, LogFormat, Metrics};
 pub use proto::encode::reason_phrase;
 pub use request::{Request, Version};
 pub use responder::Responder;

@@ -45,7 +45,7 @@ fn ctx<'a>(limits: &'a Limits, now: Instant) -> Ctx<'a> {
         limits,
         date_line: b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
         server_line: b"Server: porter\r\n",
-        access_log: false,
+        observe: None,
         now,
         remote: remote(),
     }
