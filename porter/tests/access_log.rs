@@ -50,6 +50,7 @@ fn combined_lines_go_to_the_file_in_request_order() {
     c.send("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(c.read_head_reply().status, 200);
     assert_eq!(c.round_trip("POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc").status, 200);
+    drop(c); // HTTP/1.0 closes: the server lingers until the client's EOF
     server.shutdown(Duration::from_secs(5)).expect("shutdown");
 
     let got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
@@ -132,6 +133,7 @@ fn a_refused_request_is_logged_with_a_dash_for_its_request_line() {
     let bad = c.round_trip("GARBAGE\r\n\r\n");
     assert_eq!(bad.status, 400);
     c.assert_closed("after a 400");
+    drop(c); // the server lingers on a closed connection until the client's EOF
     let mut c = Client::connect(server.local_addr());
     let r = c.round_trip("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999\r\n\r\n");
     assert_eq!(r.status, 413);
