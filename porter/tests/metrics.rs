@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::{wait_until, Client};
-use porter::{Metrics, Request, Response, Router, Server, ServerHandle};
+use porter::{Body, Metrics, Request, Response, Router, Server, ServerHandle};
 
 fn app(metrics: &Metrics) -> Router {
     Router::new()
@@ -169,4 +169,63 @@ fn several_workers_are_summed_and_a_server_restart_keeps_counting() {
     assert_eq!(c.round_trip("GET /ok HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
     // Counted just after the write, on the server's thread: wait for it.
     wait_until(|| class(&parse(&metrics.render()), "2xx") == expected / 2 + 1, "the new server counts on");
+}
+
+/// Bodies that leave a piece at a time (a reader of unknown length, a channel,
+/// a file through sendfile, a deferred answer) count the bytes that went out,
+/// in the metrics and in the access log alike.
+#[test]
+fn streamed_file_and_deferred_bodies_count_the_bytes_that_went_out() {
+    let dir = common::TempDir::new("metrics-bodies");
+    let file_path = dir.path().join("blob.bin");
+    std::fs::write(&file_path, common::pattern(300_000)).expect("write the file");
+    let log_path = dir.path().join("access.log");
+    let app = Router::new()
+        .get("/reader", |_req| {
+            Response::new(200).body(Body::reader(std::io::Cursor::new(common::pattern(70_000)), None))
+        })
+        .get("/channel", |req: Request| {
+            let (reply, responder) = req.defer();
+            let (sender, body) = Body::channel(None);
+            responder.respond(Response::new(200).body(body));
+            std::thread::spawn(move || (0..3).try_for_each(|_| sender.send(common::pattern(10_000))));
+            reply
+        })
+        .get("/file", move |_req| {
+            let file = std::fs::File::open(&file_path).expect("open the blob");
+            Response::new(200).body(Body::file(file, 1000, 250_000))
+        })
+        .get("/deferred", |req: Request| {
+            let (reply, responder) = req.defer();
+            std::thread::spawn(move || responder.respond(Response::text("later")));
+            reply
+        });
+    let metrics = Metrics::new();
+    let server = Server::bind("127.0.0.1:0")
+        .threads(1)
+        .metrics(&metrics)
+        .access_log(porter::AccessLog::file(&log_path))
+        .build(app)
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    let mut c = Client::connect(server.local_addr());
+    let mut sizes = Vec::new();
+    for target in ["/reader", "/channel", "/file", "/deferred"] {
+        let r = c.round_trip(format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert_eq!(r.status, 200, "{target}");
+        sizes.push(r.body.len() as u64);
+    }
+    assert_eq!(sizes, [70_000, 30_000, 250_000, 5]);
+    drop(c);
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+    let s = parse(&metrics.render());
+    assert_eq!(value(&s, "porter_response_body_bytes_total"), sizes.iter().sum::<u64>());
+    assert_eq!(class(&s, "2xx"), 4);
+    let logged: Vec<u64> = std::fs::read_to_string(&log_path)
+        .expect("the log")
+        .lines()
+        .map(|l| l.split(' ').nth(9).and_then(|b| b.parse().ok()).unwrap_or_else(|| panic!("bytes in {l:?}")))
+        .collect();
+    assert_eq!(logged, sizes);
 }
