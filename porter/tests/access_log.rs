@@ -250,3 +250,34 @@ fn a_writer_that_falls_behind_drops_and_counts_lines_but_never_stalls_the_loop()
     let written = reader.join().expect("reader thread");
     assert_eq!(written + dropped(), connections * per_connection, "written {written}, dropped {}", dropped());
 }
+
+#[test]
+fn the_user_is_the_one_basic_auth_accepted() {
+    use porter::{BasicAuth, Protected};
+    let dir = TempDir::new("log-user");
+    let path = dir.path().join("access.log");
+    let auth = BasicAuth::with_callback("area", |user, password| user == "alice" && password == "secret");
+    let app = Router::new()
+        .get("/open", |_req| Response::text("open"))
+        .get("/admin", Protected::new(auth, |_req: Request| Response::text("admin")));
+    let server = Server::bind("127.0.0.1:0")
+        .threads(1)
+        .access_log(AccessLog::file(&path))
+        .build(app)
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    let mut c = Client::connect(server.local_addr());
+    let request = |target: &str, credentials: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: h\r\nAuthorization: Basic {credentials}\r\n\r\n")
+    };
+    // alice:secret, alice:wrong, then alice:secret on a route nobody protects.
+    assert_eq!(c.round_trip(request("/admin", "YWxpY2U6c2VjcmV0")).status, 200);
+    assert_eq!(c.round_trip(request("/admin", "YWxpY2U6d3Jvbmc=")).status, 401);
+    assert_eq!(c.round_trip(request("/open", "YWxpY2U6c2VjcmV0")).status, 200);
+    drop(c);
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let users: Vec<String> = lines(&path).iter().map(|l| l.split(' ').nth(2).unwrap_or_default().to_string()).collect();
+    assert_eq!(users, ["alice", "-", "-"]);
+}

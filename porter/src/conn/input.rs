@@ -105,7 +105,7 @@ impl<T: Transport> Conn<T> {
         if let Some(o) = ctx.observe {
             o.on_request_bytes(request.head_bytes().len());
         }
-        let meta = ReplyMeta::of(&request, self.next_seq - 1, observe);
+        let mut meta = ReplyMeta::of(&request, self.next_seq - 1, observe);
         let (body, expect_continue) = (request.parsed().body, request.parsed().expect_continue);
         let decoder = match body {
             BodyKind::None => return self.dispatch(ctx, request, meta),
@@ -118,7 +118,9 @@ impl<T: Transport> Conn<T> {
             // before reading any of it.
             return self.reject_request(413, &meta);
         }
-        if let Some(early) = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some) {
+        let early = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some);
+        meta.note_user();
+        if let Some(early) = early {
             return self.answer_early(early, meta, decoder, expect_continue);
         }
         // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
@@ -282,7 +284,9 @@ impl<T: Transport> Conn<T> {
         let seq = self.next_seq - 1;
         // RFC 9112 §9.6-style drain: while shutting down, this is the last request.
         meta.close |= self.draining;
-        let slot = match call_guarded(|| ctx.handler.handle(request)) {
+        let reply = call_guarded(|| ctx.handler.handle(request));
+        meta.note_user();
+        let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
                 meta.close |= response.close;
                 Slot::Ready(Box::new(response), meta)

@@ -49,6 +49,14 @@ impl ReplyMeta {
         }
     }
 
+    /// Keeps the user an authenticator accepted during the handler call that
+    /// just returned (only when the access log wants it).
+    pub(crate) fn note_user(&mut self) {
+        if let Some(log) = &mut self.log {
+            log.note_user();
+        }
+    }
+
     /// Metadata for an error reply to a request that could not be parsed.
     pub(crate) fn for_error() -> Self {
         ReplyMeta {
@@ -77,6 +85,7 @@ fn log_info(req: &Request) -> LogInfo {
         referer: field("referer"),
         user_agent: field("user-agent"),
         host: parsed.host,
+        user: None,
     }
 }
 

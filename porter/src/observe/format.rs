@@ -38,6 +38,8 @@ pub(crate) struct RequestFields<'a> {
     pub(crate) referer: Option<&'a [u8]>,
     pub(crate) user_agent: Option<&'a [u8]>,
     pub(crate) host: Option<&'a [u8]>,
+    /// The authenticated user, if any.
+    pub(crate) user: Option<&'a [u8]>,
 }
 
 /// One finished reply, as the log shows it.
@@ -118,8 +120,10 @@ fn write_combined(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_>) {
         }
         None => out.push(b'-'),
     }
-    // `%l` (identd) is always `-`; `%u` too: porter does not carry the user yet.
-    let _ = write!(out, " - - [{}] \"", clock.clf);
+    // `%l` (identd) is always `-`.
+    out.extend_from_slice(b" - ");
+    push_or_dash(out, e.request.and_then(|r| r.user));
+    let _ = write!(out, " [{}] \"", clock.clf);
     match &e.request {
         Some(r) => {
             push_escaped(out, r.method, false);
@@ -153,8 +157,10 @@ fn write_json(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_>) {
         }
         None => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(b",\"user\":null,\"method\":");
     let r = e.request.as_ref();
+    out.extend_from_slice(b",\"user\":");
+    push_json(out, r.and_then(|r| r.user));
+    out.extend_from_slice(b",\"method\":");
     push_json(out, r.map(|r| r.method));
     out.extend_from_slice(b",\"target\":");
     push_json(out, r.map(|r| r.target));
@@ -227,6 +233,7 @@ mod tests {
             referer: None,
             user_agent: ua,
             host: Some(b"example.com"),
+            user: None,
         }
     }
 
@@ -274,6 +281,14 @@ mod tests {
         let text = line(LogFormat::Combined, &e);
         assert!(text.ends_with("\"x\\x22 200 1\\x0A\\x5C\\x01\\xFF\"\n"), "{text}");
         assert_eq!(text.matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn the_user_is_escaped_in_both_formats() {
+        let fields = RequestFields { user: Some(b"al\"ice"), ..request(b"/", None) };
+        let e = entry(Some(fields), 1);
+        assert!(line(LogFormat::Combined, &e).starts_with("192.0.2.7 - al\\x22ice ["));
+        assert!(line(LogFormat::Json, &e).contains(",\"user\":\"al\\\\x22ice\","));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub(crate) mod access_log;
 pub(crate) mod format;
 pub(crate) mod metrics;
+pub(crate) mod user;
 mod writer;
 
 use std::cell::RefCell;
@@ -50,6 +51,17 @@ pub(crate) struct LogInfo {
     pub(crate) referer: Option<Span>,
     pub(crate) user_agent: Option<Span>,
     pub(crate) host: Option<Span>,
+    /// The user [`BasicAuth`](crate::BasicAuth) accepted for this request.
+    pub(crate) user: Option<Box<str>>,
+}
+
+impl LogInfo {
+    /// Keeps the user an authenticator accepted during the handler call that just returned.
+    pub(crate) fn note_user(&mut self) {
+        if let Some(user) = user::take() {
+            self.user = Some(user);
+        }
+    }
 }
 
 /// One reply that has been encoded in full, waiting to be written out.
@@ -84,6 +96,9 @@ impl Observer {
     pub(crate) fn new(config: &ObserveConfig) -> Option<Observer> {
         if config.log.is_none() && config.metrics.is_none() {
             return None;
+        }
+        if config.log.is_some() {
+            user::want_on_this_thread();
         }
         let log = config.log.as_ref().map(|shared| WorkerLog {
             shared: shared.clone(),
@@ -121,6 +136,7 @@ impl Observer {
             referer: i.referer.map(|s| s.get(&i.head)),
             user_agent: i.user_agent.map(|s| s.get(&i.head)),
             host: i.host.map(|s| s.get(&i.head)),
+            user: i.user.as_deref().map(str::as_bytes),
         });
         let entry =
             Entry { remote: peer.map(|p| p.ip()), request, status: done.status, bytes: done.body_bytes, duration };
