@@ -104,7 +104,10 @@ impl WorkerCounters {
 /// `porter_request_duration_seconds` (from the loop wake-up that read the
 /// request's head to its reply's last byte handed to the socket), and
 /// `porter_access_log_dropped_lines_total`. A request counts once its reply
-/// has gone out in full. Workers count without locks; a scrape sums them.
+/// has gone out in full (a reply cut short by a closed connection does not
+/// count); a refusal before any head was parsed (a `400` for garbage, a
+/// `408`) counts with zero duration. Workers count without locks; a scrape
+/// sums them.
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
     registry: Arc<Registry>,
