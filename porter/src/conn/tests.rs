@@ -400,3 +400,45 @@ fn a_flood_without_a_head_end_keeps_the_read_buffer_bounded() {
     assert!(run.max_read_buffer <= limits.max_head + 64 * 1024, "read buffer grew to {}", run.max_read_buffer);
     assert_eq!(statuses(&String::from_utf8_lossy(&run.output)), [414]);
 }
+
+/// Replies answered so far according to `metrics` (every status class summed).
+fn recorded(metrics: &crate::Metrics) -> usize {
+    let text = metrics.render();
+    let counts = text.lines().filter(|l| l.starts_with("porter_requests_total{"));
+    counts.filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok()).sum()
+}
+
+#[test]
+fn a_reply_is_observed_only_once_its_last_byte_is_written() {
+    let whole = output_of(&[PIPELINE]);
+    // Where each reply ends in the complete output.
+    let mut ends: Vec<usize> = whole.match_indices("HTTP/1.1 2").map(|(i, _)| i).skip(1).collect();
+    ends.push(whole.len());
+    let metrics = crate::Metrics::new();
+    let config = crate::observe::ObserveConfig { log: None, metrics: Some(metrics.clone()) };
+    let observer = crate::observe::Observer::new(&config).expect("metrics are observed");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { observe: Some(&observer), ..ctx(&limits, now) };
+    let mut script = Script::new(&[PIPELINE]);
+    script.write_cap = Some(7);
+    script.write_budget = Some(0);
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut scratch);
+    assert!(conn.out.pending() > 0, "replies are encoded");
+    assert_eq!(recorded(&metrics), 0, "nothing is written yet, so nothing is observed");
+    for _ in 0..10_000 {
+        conn.io.write_budget = Some(3);
+        conn.readable = true;
+        conn.writable = true;
+        let after = conn.on_ready(&cx, &mut scratch);
+        let complete = ends.iter().filter(|&&end| conn.io.output.len() >= end).count();
+        assert_eq!(recorded(&metrics), complete, "after {} bytes written", conn.io.output.len());
+        if after == After::Free {
+            break;
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&conn.io.output), whole);
+    assert_eq!(recorded(&metrics), 5);
+}
