@@ -97,9 +97,6 @@ impl Observer {
         if config.log.is_none() && config.metrics.is_none() {
             return None;
         }
-        if config.log.is_some() {
-            user::want_on_this_thread();
-        }
         let log = config.log.as_ref().map(|shared| WorkerLog {
             shared: shared.clone(),
             state: RefCell::new(LogBuffer { lines: Vec::new(), count: 0, clock: Clock::new(SystemTime::now()) }),
@@ -112,10 +109,13 @@ impl Observer {
         self.log.is_some()
     }
 
-    /// Sets the log's clock (called once per loop iteration).
+    /// Sets the log's clock (called once per loop iteration, on the loop's
+    /// thread, before any request of the iteration is handled).
     pub(crate) fn set_clock(&self, now: SystemTime) {
         if let Some(log) = &self.log {
             log.state.borrow_mut().clock.set(now);
+            // Here rather than once: an embedded loop may move between threads.
+            user::want_on_this_thread();
         }
     }
 
