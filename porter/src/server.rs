@@ -89,8 +89,9 @@ impl ShutdownHandle {
     /// Reopens the access-log file at its path, for log rotation: call it after
     /// the file was renamed (logrotate, `SIGUSR1` in a signal thread). Every
     /// line handed to the writer before the call goes to the old file, every
-    /// later one to the new file; none is lost. Waits until the file is
-    /// reopened (a moment; the loops never wait). A no-op without a file log
+    /// later one to the new file; none is lost. Waits until the writer thread
+    /// has reopened the file (the loops never wait), so call it from a thread
+    /// of your own rather than from a handler. A no-op without a file log
     /// or once the server has ended; on error the old file stays in use.
     pub fn reopen_logs(&self) -> io::Result<()> {
         match self.access_log.as_ref().and_then(Weak::upgrade) {
