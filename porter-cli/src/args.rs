@@ -60,6 +60,14 @@ pub struct Args {
     #[arg(long)]
     pub no_access_log: bool,
 
+    /// Append the access log to FILE instead of stderr (reopened on SIGUSR1, for log rotation)
+    #[arg(long, value_name = "FILE")]
+    pub access_log_file: Option<PathBuf>,
+
+    /// Access log lines: Apache/nginx combined format, or one JSON object per line
+    #[arg(long, value_name = "FORMAT", default_value = "combined", value_parser = ["combined", "json"])]
+    pub log_format: String,
+
     /// Print only warnings and errors: no startup line, no access log
     #[arg(long, short)]
     pub quiet: bool,
@@ -119,7 +127,9 @@ pub struct Args {
 }
 
 /// The flags a config file replaces (`--config` refuses them).
-const CONFIG_CONFLICTS: [&str; 17] = [
+const CONFIG_CONFLICTS: [&str; 19] = [
+    "access_log_file",
+    "log_format",
     "listen",
     "tls_listen",
     "tls_cert",
@@ -248,6 +258,19 @@ impl Args {
     /// True when a line per request should be logged.
     pub fn access_log(&self) -> bool {
         !self.no_access_log && !self.quiet
+    }
+
+    /// The access log the flags ask for: None when it is off.
+    pub fn access_log_config(&self) -> Option<porter::AccessLog> {
+        if !self.access_log() {
+            return None;
+        }
+        let log = match &self.access_log_file {
+            Some(path) => porter::AccessLog::file(path),
+            None => porter::AccessLog::stderr(),
+        };
+        let json = self.log_format == "json";
+        Some(log.format(if json { porter::LogFormat::Json } else { porter::LogFormat::Combined }))
     }
 
     /// Applies the static-file flags to `files`; `default_cache` is the

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     if let Some(args::Command::Check { file }) = &args.command {
         return config::check(file);
     }
-    init_logging(&args);
+    init_logging();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -58,7 +58,7 @@ fn run(args: &Args) -> Result<(), String> {
 
 /// Binds every address, announces them and runs the server until the process ends.
 fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
-    let server = Server::builder().threads(args.threads).limits(args.limits()).access_log(args.access_log());
+    let server = Server::builder().threads(args.threads).limits(args.limits()).access_log(args.access_log_config());
     let server = args.addrs().into_iter().fold(server, |b, addr| b.listen(addr));
     // HTTPS listeners run beside the plain ones, on the same workers.
     let tls = args.tls_config()?;
@@ -98,11 +98,10 @@ fn thread_count(requested: usize) -> usize {
     }
 }
 
-/// Logs to stderr. `RUST_LOG` wins when set; otherwise warnings, plus the
-/// access log (target `porter::access`) at info when it is on.
-fn init_logging(args: &Args) {
-    let default = if args.access_log() { "warn,porter::access=info" } else { "warn" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default)).init();
+/// Logs porter's warnings and errors to stderr (`RUST_LOG` wins when set).
+/// The access log is not among them: porter's own writer thread keeps it.
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
 }
 
 /// An I/O error's text without the ` (os error N)` suffix, for messages about files.

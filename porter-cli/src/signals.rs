@@ -5,22 +5,30 @@
 //! `Connection: close`) and closes whatever is left after the grace period. A
 //! second SIGTERM or SIGINT stops at once. This is what a rolling restart behind
 //! a load balancer needs: no request that porter accepted is lost.
+//!
+//! SIGUSR1 reopens the access-log file (after logrotate renamed it).
 
 use std::io;
 use std::thread;
 use std::time::Duration;
 
 use porter::ShutdownHandle;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::iterator::Signals;
 
-/// Takes over SIGTERM and SIGINT for `server` (no longer fatal to the process)
-/// and answers them from a background thread.
+/// Takes over SIGTERM, SIGINT and SIGUSR1 for `server` (no longer fatal to
+/// the process) and answers them from a background thread.
 pub fn drain_on_signals(server: ShutdownHandle, grace: Duration) -> io::Result<()> {
-    let mut signals = Signals::new([SIGTERM, SIGINT])?;
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGUSR1])?;
     thread::Builder::new().name("porter-signals".into()).spawn(move || {
         let mut draining = false;
         for signal in signals.forever() {
+            if signal == SIGUSR1 {
+                if let Err(e) = server.reopen_logs() {
+                    log::error!("SIGUSR1: cannot reopen the access log: {e}");
+                }
+                continue;
+            }
             let name = if signal == SIGTERM { "SIGTERM" } else { "SIGINT" };
             if draining {
                 log::warn!("{name} again: stopping now");

@@ -73,7 +73,7 @@ impl Porter {
         let mut seen = Vec::new();
         loop {
             let line = self.lines.recv_timeout(SAFETY).expect("porter's access log");
-            let done = line.contains(&format!("\"GET {path}\""));
+            let done = line.contains(&format!("\"GET {path} HTTP/1.1\""));
             seen.push(line);
             if done {
                 return seen;
@@ -144,7 +144,7 @@ fn dump_dom(url: &str, profile: &Path) -> String {
 
 /// The status porter logged for each `GET path` among `lines`, in order.
 fn statuses(lines: &[String], path: &str) -> Vec<u16> {
-    let needle = format!("\"GET {path}\" ");
+    let needle = format!("\"GET {path} HTTP/1.1\" ");
     lines
         .iter()
         .filter_map(|line| line.split_once(&needle))

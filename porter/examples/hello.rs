@@ -2,12 +2,16 @@
 //! answers `Hello, World!` (text/plain, with Server and Date); anything else is
 //! 404. With `deferred`, every answer is made on a pool thread and travels back
 //! through the loop's inbox (the cost of answering later, measured).
+//!
+//! To measure what observing costs: `HELLO_ACCESS_LOG=PATH` writes a Combined
+//! access log to PATH, `HELLO_METRICS=1` counts into [`porter::Metrics`]
+//! (served at `/metrics`).
 
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::thread;
 
-use porter::{Reply, Request, Responder, Response, Router, Server};
+use porter::{AccessLog, Metrics, Reply, Request, Responder, Response, Router, Server};
 
 fn hello() -> Response {
     Response::new(200).header("Content-Type", "text/plain").body("Hello, World!")
@@ -40,5 +44,17 @@ fn main() -> std::io::Result<()> {
     } else {
         Router::new().get("/plaintext", |_req| hello())
     };
-    Server::bind(addr).threads(threads).run(router)
+    let mut server = Server::bind(addr).threads(threads);
+    if let Some(path) = std::env::var_os("HELLO_ACCESS_LOG") {
+        server = server.access_log(AccessLog::file(path));
+    }
+    let router = match std::env::var_os("HELLO_METRICS") {
+        Some(_) => {
+            let metrics = Metrics::new();
+            server = server.metrics(&metrics);
+            router.get("/metrics", metrics)
+        }
+        None => router,
+    };
+    server.run(router)
 }

@@ -263,6 +263,7 @@ impl Authenticator for BasicAuth {
             return Err(self.challenge());
         };
         if self.verify(&user, &password) {
+            crate::observe::user::accepted(user); // the access log's `%u`
             return Ok(());
         }
         log::debug!("basic auth: refused a login for realm {:?}", self.realm);

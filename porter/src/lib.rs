@@ -18,6 +18,8 @@
 //! - [`Server`] / [`ServerBuilder`]: addresses, threads, [`Limits`], the handler.
 //! - [`ListenOptions`]: TLS and the PROXY protocol per listener; sockets from
 //!   systemd socket activation ([`systemd_sockets`]) or the caller.
+//! - [`AccessLog`] and [`Metrics`]: a non-blocking access log (Combined or JSON
+//!   lines; file, stderr or the `log` crate) and Prometheus counters.
 //! - [`Handler`]: anything answering a [`Request`] with a [`Response`]; closures,
 //!   [`Router`] and [`Files`] are handlers.
 //! - `event_loop`, `conn`, `proto`, `sys`: the loop, the connection state machine,
@@ -40,6 +42,7 @@ pub mod fuzzing;
 mod handler;
 mod limits;
 mod listen;
+mod observe;
 mod proto;
 mod request;
 mod responder;
@@ -58,6 +61,7 @@ pub use files::Files;
 pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;
 pub use listen::ListenOptions;
+pub use observe::{AccessLog, LogFormat, Metrics};
 pub use proto::encode::reason_phrase;
 pub use request::{Request, Version};
 pub use responder::Responder;

@@ -19,7 +19,7 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -29,6 +29,8 @@ use crate::event_loop::{EventLoop, LoopConfig};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::listen::{self, ListenOptions, Source, Spec};
+use crate::observe::access_log::LogShared;
+use crate::observe::{AccessLog, Metrics, ObserveConfig};
 use crate::tls::TlsConfig;
 
 /// Collects a server's settings; [`ServerBuilder::build`] binds the sockets.
@@ -40,7 +42,8 @@ pub struct ServerBuilder {
     threads: usize,
     limits: Limits,
     server_name: Option<String>,
-    access_log: bool,
+    access_log: Option<AccessLog>,
+    metrics: Option<Metrics>,
 }
 
 /// A bound server, ready to [`run`](Server::run) or [`spawn`](Server::spawn).
@@ -64,6 +67,8 @@ pub struct ServerHandle {
 #[derive(Clone, Debug)]
 pub struct ShutdownHandle {
     remotes: Arc<[Arc<Remote>]>,
+    /// The access log, while the server (or an unstarted `Server`) holds it.
+    access_log: Option<Weak<LogShared>>,
 }
 
 impl ShutdownHandle {
@@ -84,6 +89,20 @@ impl ShutdownHandle {
             remote.stop();
         }
     }
+
+    /// Reopens the access-log file at its path, for log rotation: call it after
+    /// the file was renamed (logrotate, `SIGUSR1` in a signal thread). Every
+    /// line handed to the writer before the call goes to the old file, every
+    /// later one to the new file; none is lost. Waits until the writer thread
+    /// has reopened the file (the loops never wait), so call it from a thread
+    /// of your own rather than from a handler. A no-op without a file log
+    /// or once the server has ended; on error the old file stays in use.
+    pub fn reopen_logs(&self) -> io::Result<()> {
+        match self.access_log.as_ref().and_then(Weak::upgrade) {
+            Some(log) => log.reopen(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Server {
@@ -95,7 +114,8 @@ impl Server {
             threads: 0,
             limits: Limits::default(),
             server_name: Some("porter".into()),
-            access_log: false,
+            access_log: None,
+            metrics: None,
         }
     }
 
@@ -205,6 +225,11 @@ impl ServerHandle {
     /// A handle that stops this server from another thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
+    }
+
+    /// Reopens the access-log file (see [`ShutdownHandle::reopen_logs`]).
+    pub fn reopen_logs(&self) -> io::Result<()> {
+        self.shutdown.reopen_logs()
     }
 
     /// Connections the workers hold right now: open ones, and closed ones whose
@@ -333,9 +358,17 @@ impl ServerBuilder {
         self
     }
 
-    /// Log one line per request at `info` level to the `porter::access` target. Off by default.
-    pub fn access_log(mut self, on: bool) -> Self {
-        self.access_log = on;
+    /// Writes an access log (see [`AccessLog`]): `AccessLog::file(path)`,
+    /// `AccessLog::stderr()` or `AccessLog::log_crate()`; `None` for none (the default).
+    pub fn access_log(mut self, log: impl Into<Option<AccessLog>>) -> Self {
+        self.access_log = log.into();
+        self
+    }
+
+    /// Counts requests, bytes and connections into `metrics` (see [`Metrics`];
+    /// several servers may share one). Off by default.
+    pub fn metrics(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
         self
     }
 
@@ -353,10 +386,11 @@ impl ServerBuilder {
         };
         let (workers, addrs) = listen::open_all(self.listeners, threads)?;
         let server_line = self.server_name.as_deref().map_or_else(Vec::new, server_line);
-        let config =
-            LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, access_log: self.access_log };
+        let observe = observe_config(self.access_log, self.metrics)?;
+        let access_log = observe.log.as_ref().map(Arc::downgrade);
+        let config = LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, observe };
         let remotes = (0..threads).map(|_| Remote::new().map(Arc::new)).collect::<io::Result<Vec<_>>>()?;
-        let shutdown = ShutdownHandle { remotes: remotes.into() };
+        let shutdown = ShutdownHandle { remotes: remotes.into(), access_log };
         Ok(Server { workers, addrs, config: Arc::new(config), shutdown })
     }
 
@@ -364,6 +398,15 @@ impl ServerBuilder {
     pub fn run(self, handler: impl Handler) -> io::Result<()> {
         self.build(handler)?.run()
     }
+}
+
+/// Opens the access log (starting its writer) and ties its dropped-line count to the metrics.
+fn observe_config(log: Option<AccessLog>, metrics: Option<Metrics>) -> io::Result<ObserveConfig> {
+    let log = log.map(LogShared::start).transpose()?.map(Arc::new);
+    if let (Some(log), Some(metrics)) = (&log, &metrics) {
+        metrics.watch_log_drops(log.dropped().clone());
+    }
+    Ok(ObserveConfig { log, metrics })
 }
 
 fn server_line(name: &str) -> Vec<u8> {

@@ -310,7 +310,7 @@ fn the_access_log_names_the_real_client() {
     let server = Server::builder()
         .listen_with("127.0.0.1:0", ListenOptions::new().proxy_protocol(true))
         .threads(1)
-        .access_log(true)
+        .access_log(porter::AccessLog::log_crate())
         .build(who)
         .unwrap()
         .spawn()

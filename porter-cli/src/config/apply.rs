@@ -1,8 +1,5 @@
 //! From a checked [`Config`] to a `porter::ServerBuilder`: the one place
-//! where listener and logging settings meet the library. Settings the library
-//! cannot honour yet are named by [`unsupported`], and `porter --config`
-//! refuses to start with them rather than ignore them (`porter check` accepts
-//! them: the file is valid).
+//! where listener, logging and metrics settings meet the library.
 
 use std::net::SocketAddr;
 
@@ -10,14 +7,18 @@ use porter::{ListenOptions, Server, ServerBuilder};
 
 use super::{AccessLog, Config, ListenSource, LocationKind, LogFormat};
 
-/// The builder for `config`: threads, limits, server name, access log and every listener.
-pub fn apply(config: &Config) -> Result<ServerBuilder, String> {
+/// The builder for `config`: threads, limits, server name, access log, every
+/// listener, and `metrics` counting when a location shows them.
+pub fn apply(config: &Config, metrics: &porter::Metrics) -> Result<ServerBuilder, String> {
     let mut builder = Server::builder()
         .threads(config.threads)
         .limits(config.limits.clone())
         .server_name(config.server_name.as_deref())
-        // WIRING (access log): file target and format from `config.log`.
-        .access_log(config.log.access != AccessLog::Off);
+        .access_log(access_log(config));
+    let mut locations = config.hosts.iter().flat_map(|h| &h.locations);
+    if locations.any(|l| matches!(l.kind, LocationKind::Metrics)) {
+        builder = builder.metrics(metrics);
+    }
     for listener in &config.listeners {
         let mut options = ListenOptions::new().proxy_protocol(listener.proxy_protocol);
         if let Some(tls) = tls_config(&listener.tls)? {
@@ -54,6 +55,19 @@ pub fn urls(config: &Config, bound: &[SocketAddr]) -> Vec<String> {
     bound.iter().zip(schemes).map(|(addr, scheme)| format!("{scheme}://{addr}")).collect()
 }
 
+/// `[log]` as the library's access log (None: `access = "off"`).
+fn access_log(config: &Config) -> Option<porter::AccessLog> {
+    let log = match &config.log.access {
+        AccessLog::Off => return None,
+        AccessLog::Stderr => porter::AccessLog::stderr(),
+        AccessLog::File(path) => porter::AccessLog::file(path),
+    };
+    Some(log.format(match config.log.format {
+        LogFormat::Combined => porter::LogFormat::Combined,
+        LogFormat::Json => porter::LogFormat::Json,
+    }))
+}
+
 fn tls_config(pairs: &[super::TlsFiles]) -> Result<Option<porter::TlsConfig>, String> {
     let Some((first, rest)) = pairs.split_first() else { return Ok(None) };
     let loaded = porter::TlsConfig::from_pem_files(&first.cert, &first.key);
@@ -61,22 +75,4 @@ fn tls_config(pairs: &[super::TlsFiles]) -> Result<Option<porter::TlsConfig>, St
         config.add_pem_files(&pair.cert, &pair.key).map_err(|e| e.to_string())
     })?;
     Ok(Some(config))
-}
-
-/// Settings in `config` this build parses but cannot honour yet, one line
-/// each; empty when it can run as written. (Each goes away as the library
-/// feature is wired in `apply` or `site::build`.)
-pub fn unsupported(config: &Config) -> Vec<String> {
-    let mut missing = Vec::new();
-    if let AccessLog::File(path) = &config.log.access {
-        missing.push(format!("`access = \"{}\"` (an access log file)", path.display()));
-    }
-    if config.log.format != LogFormat::Porter {
-        missing.push("`format` in [log] (combined and JSON access logs)".to_string());
-    }
-    let locations = config.hosts.iter().flat_map(|h| &h.locations);
-    if locations.into_iter().any(|l| matches!(l.kind, LocationKind::Metrics)) {
-        missing.push("`metrics = true` locations".to_string());
-    }
-    missing
 }

@@ -22,7 +22,7 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use apply::{apply, unsupported};
+pub use apply::apply;
 pub use diag::Diagnostic;
 
 use crate::args::FileOptions;
@@ -72,9 +72,7 @@ pub enum AccessLog {
 /// `[log] format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
-    /// Not set: porter's own line.
-    Porter,
-    /// `"combined"`: Apache/nginx combined log format.
+    /// `"combined"` (the default): Apache/nginx combined log format.
     Combined,
     /// `"json"`: one JSON object per line.
     Json,
@@ -240,10 +238,6 @@ pub fn check(path: &Path) -> std::process::ExitCode {
     match load(path) {
         Ok(config) => {
             println!("{}: ok: {}", path.display(), summary(&config));
-            let missing = unsupported(&config);
-            if !missing.is_empty() {
-                eprintln!("porter: note: valid, but this build cannot run yet: {}", missing.join(", "));
-            }
             std::process::ExitCode::SUCCESS
         }
         Err(problems) => {
@@ -274,13 +268,11 @@ pub fn summary(config: &Config) -> String {
 /// the returned server.
 pub fn server(path: &Path, args: &crate::args::Args) -> Result<porter::Server, String> {
     let config = load(path).map_err(|problems| format!("invalid config:\n{}", problems.join("\n")))?;
-    let missing = unsupported(&config);
-    if !missing.is_empty() {
-        return Err(format!("{}: this build cannot run yet: {}", path.display(), missing.join(", ")));
-    }
-    let handler = crate::site::build(&config)?;
-    let builder = apply(&config)?;
-    let builder = if args.access_log() { builder } else { builder.access_log(false) };
+    // One set of counters, shared by the server that counts and the locations that show them.
+    let metrics = porter::Metrics::new();
+    let handler = crate::site::build(&config, &metrics)?;
+    let builder = apply(&config, &metrics)?;
+    let builder = if args.access_log() { builder } else { builder.access_log(None) };
     let server = builder.build(handler).map_err(|e| e.to_string())?;
     if !args.quiet {
         let threads = crate::thread_count(config.threads);

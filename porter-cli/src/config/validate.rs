@@ -114,7 +114,7 @@ fn log(raw: &RawLog, dir: &Path, diags: &mut Diagnostics) -> Option<LogSettings>
         }
     };
     let format = match raw.format.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
-        None => Some(LogFormat::Porter),
+        None => Some(LogFormat::Combined),
         Some(("combined", _)) => Some(LogFormat::Combined),
         Some(("json", _)) => Some(LogFormat::Json),
         Some((other, span)) => {

@@ -35,21 +35,26 @@ struct Boxed(Box<dyn Handler>);
 
 /// The handler for `config`'s hosts. Fails when a file or directory named in
 /// the config cannot be loaded (it was checked, but may have changed since).
-pub fn build(config: &Config) -> Result<Site, String> {
-    let hosts = config.hosts.iter().map(|h| host(config, h)).collect::<Result<Vec<_>, _>>()?;
+pub fn build(config: &Config, metrics: &porter::Metrics) -> Result<Site, String> {
+    let hosts = config.hosts.iter().map(|h| host(config, h, metrics)).collect::<Result<Vec<_>, _>>()?;
     let table = HostTable::new(config.hosts.iter().map(|h| h.names.as_slice()), config.default_host);
     Ok(Site { table, hosts })
 }
 
-fn host(config: &Config, host: &Host) -> Result<ErrorPages<HostHandler>, String> {
-    let locations = host.locations.iter().map(|l| Ok((l.segments.clone(), location(config, host, l)?)));
+fn host(config: &Config, host: &Host, metrics: &porter::Metrics) -> Result<ErrorPages<HostHandler>, String> {
+    let locations = host.locations.iter().map(|l| Ok((l.segments.clone(), location(config, host, l, metrics)?)));
     let handler = HostHandler { max_body: host.max_body, locations: locations.collect::<Result<_, String>>()? };
     let pages = host.error_pages.iter();
     Ok(pages.fold(ErrorPages::new(handler), |h, p| h.page(p.status, p.content_type.clone(), p.body.clone())))
 }
 
 /// One location's handler, behind its authentication if it has one.
-fn location(config: &Config, host: &Host, location: &Location) -> Result<Box<dyn Handler>, String> {
+fn location(
+    config: &Config,
+    host: &Host,
+    location: &Location,
+    metrics: &porter::Metrics,
+) -> Result<Box<dyn Handler>, String> {
     let inner: Box<dyn Handler> = match &location.kind {
         LocationKind::Files { root, options } => {
             let files =
@@ -65,8 +70,7 @@ fn location(config: &Config, host: &Host, location: &Location) -> Result<Box<dyn
         LocationKind::Status { code, body, content_type } => {
             Box::new(status::Status { code: *code, body: body.clone().into(), content_type: content_type.clone() })
         }
-        // WIRING (metrics): the library's metrics handler goes here.
-        LocationKind::Metrics => Box::new(|_req: Request| Response::error(501)),
+        LocationKind::Metrics => Box::new(metrics.clone()),
     };
     let Some(auth) = &location.auth else { return Ok(inner) };
     let basic = Arc::new(BasicAuth::from_htpasswd(&auth.realm, &auth.htpasswd).map_err(|e| e.to_string())?);

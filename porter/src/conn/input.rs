@@ -12,7 +12,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use bytes::{Buf, BytesMut};
 
-use super::queue::{LogInfo, ReplyMeta, Slot};
+use super::queue::{ReplyMeta, Slot};
 use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
 use crate::handler::{Reply, ReplyKind};
@@ -101,7 +101,11 @@ impl<T: Transport> Conn<T> {
     }
 
     fn start_request(&mut self, ctx: &Ctx<'_>, request: Request) {
-        let meta = ReplyMeta::of(&request, self.next_seq - 1, ctx.access_log);
+        let observe = ctx.observe.map(|o| (o, ctx.now));
+        if let Some(o) = ctx.observe {
+            o.on_request_bytes(request.head_bytes().len());
+        }
+        let mut meta = ReplyMeta::of(&request, self.next_seq - 1, observe);
         let (body, expect_continue) = (request.parsed().body, request.parsed().expect_continue);
         let decoder = match body {
             BodyKind::None => return self.dispatch(ctx, request, meta),
@@ -114,7 +118,9 @@ impl<T: Transport> Conn<T> {
             // before reading any of it.
             return self.reject_request(413, &meta);
         }
-        if let Some(early) = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some) {
+        let early = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some);
+        meta.note_user();
+        if let Some(early) = early {
             return self.answer_early(early, meta, decoder, expect_continue);
         }
         // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
@@ -187,6 +193,9 @@ impl<T: Transport> Conn<T> {
             }
             progressed = true;
             state.received += step.data.len() as u64;
+            if let Some(o) = ctx.observe {
+                o.on_request_bytes(step.data.len());
+            }
             let streaming = matches!(state.sink, Sink::Pipe { .. });
             if state.received > ctx.limits.max_body && !streaming {
                 // RFC 9110 §15.5.14; a chunked body has no announced length to check earlier.
@@ -275,7 +284,9 @@ impl<T: Transport> Conn<T> {
         let seq = self.next_seq - 1;
         // RFC 9112 §9.6-style drain: while shutting down, this is the last request.
         meta.close |= self.draining;
-        let slot = match call_guarded(|| ctx.handler.handle(request)) {
+        let reply = call_guarded(|| ctx.handler.handle(request));
+        meta.note_user();
+        let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
                 meta.close |= response.close;
                 Slot::Ready(Box::new(response), meta)
@@ -309,7 +320,13 @@ impl<T: Transport> Conn<T> {
     /// Like [`Conn::reject`], for a request whose head was parsed: a refused
     /// HEAD still gets no body (RFC 9110 §9.3.2).
     fn reject_request(&mut self, status: u16, request: &ReplyMeta) {
-        self.reject_with(status, ReplyMeta { is_head: request.is_head, ..ReplyMeta::for_error() });
+        let meta = ReplyMeta {
+            is_head: request.is_head,
+            log: request.log.clone(),
+            started: request.started,
+            ..ReplyMeta::for_error()
+        };
+        self.reject_with(status, meta);
     }
 
     fn reject_with(&mut self, status: u16, meta: ReplyMeta) {
@@ -366,12 +383,4 @@ fn call_guarded<R>(f: impl FnOnce() -> R) -> Result<R, Response> {
         log::error!("handler panicked; answering 500");
         Response::error(500)
     })
-}
-
-/// Writes one access-log line: `peer "METHOD target" status bytes`.
-pub(crate) fn log_access(info: &LogInfo, status: u16, bytes: u64) {
-    let method = String::from_utf8_lossy(info.method.get(&info.head));
-    let target = String::from_utf8_lossy(info.target.get(&info.head));
-    let peer = info.peer.map_or_else(|| "-".to_string(), |p| p.ip().to_string());
-    log::info!(target: "porter::access", "{peer} \"{method} {target}\" {status} {bytes}");
 }

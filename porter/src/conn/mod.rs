@@ -38,6 +38,7 @@ use bytes::BytesMut;
 use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
 use crate::limits::Limits;
+use crate::observe::{Finished, Observer};
 use crate::responder::Pending;
 use crate::response::Response;
 use crate::sys::poller::Token;
@@ -79,7 +80,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) limits: &'a Limits,
     pub(crate) date_line: &'a [u8],
     pub(crate) server_line: &'a [u8],
-    pub(crate) access_log: bool,
+    /// The worker's access log and metrics; `None` when neither is configured.
+    pub(crate) observe: Option<&'a Observer>,
     pub(crate) now: Instant,
     /// The loop's inbox, for answers and wake-ups from other threads.
     pub(crate) remote: &'a Arc<Remote>,
@@ -357,10 +359,17 @@ impl<T: Transport> Conn<T> {
         let mut progressed = false;
         while self.writable && matches!(self.phase, Phase::Open | Phase::Closing) {
             self.fill_output(ctx, scratch);
-            let result = if self.out.file_follows() {
-                self.io.write_more(self.out.unwritten()).inspect(|&n| self.out.consume(n))
-            } else if self.out.pending() > 0 {
-                self.io.write(self.out.unwritten()).inspect(|&n| self.out.consume(n))
+            let result = if self.out.pending() > 0 {
+                let unwritten = self.out.unwritten();
+                // A head in front of a file body goes out corked (MSG_MORE) to share packets with it.
+                let written =
+                    if self.out.file_follows() { self.io.write_more(unwritten) } else { self.io.write(unwritten) };
+                written.inspect(|&n| {
+                    self.out.consume(n);
+                    if let Some(observer) = ctx.observe {
+                        self.report_written(observer);
+                    }
+                })
             } else if self.out.wants_sendfile() {
                 let io = &mut self.io;
                 self.out.send_file_part(|f, off, len| io.send_file(f, off, len))
@@ -390,7 +399,7 @@ impl<T: Transport> Conn<T> {
         while matches!(self.phase, Phase::Open | Phase::Closing) {
             if self.out.in_flight.is_some() {
                 match self.out.pump_body(scratch, ctx.remote, self.token) {
-                    Ok(true) if !self.out.wants_sendfile() => self.finish_reply(),
+                    Ok(true) if !self.out.wants_sendfile() => self.finish_reply(ctx),
                     Ok(_) => return,
                     // The client was promised bytes that will not come: close.
                     Err(_) => self.phase = Phase::Dead,
@@ -407,16 +416,28 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    fn finish_reply(&mut self) {
+    fn finish_reply(&mut self, ctx: &Ctx<'_>) {
         let Some(done) = self.out.finish() else { return };
-        if let Some(log) = &done.meta.log {
-            input::log_access(log, done.status, done.sent_body);
+        let close = done.meta.close;
+        if let Some(observer) = ctx.observe {
+            let meta = done.meta;
+            let status = done.status;
+            let finished = Finished { status, body_bytes: done.sent_body, started: meta.started, log: meta.log };
+            self.out.mark_finished(finished);
+            self.report_written(observer);
         }
-        if done.meta.close {
+        if close {
             // RFC 9112 §9.6: after a reply with `Connection: close`, send nothing more.
             self.stop_reading();
             self.replies = ReplyQueue::default();
             self.phase = Phase::Closing;
+        }
+    }
+
+    /// Records the replies whose last byte has been written.
+    fn report_written(&mut self, observer: &Observer) {
+        while let Some(done) = self.out.pop_written() {
+            observer.on_reply(&done, self.peer);
         }
     }
 

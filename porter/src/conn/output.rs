@@ -6,14 +6,19 @@
 //! done: readers are pulled into the buffer only while it is below the
 //! high-water mark, and files go out with sendfile once the buffer is empty, so a
 //! slow reader never makes porter buffer a large body.
+//!
+//! When the server observes replies (access log, metrics), each finished reply
+//! leaves a [`Finished`] record marking where it ends in the buffer; the record
+//! is handed back ([`Output::pop_written`]) once the write reaches that mark.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
-
 use std::sync::Arc;
 
 use crate::conn::queue::{ReplyMeta, Slot};
 use crate::event_loop::remote::Remote;
+use crate::observe::Finished;
 use crate::proto::encode::{self, Framing, HeadParts};
 use crate::proto::parse::Version;
 use crate::response::{BodyKind, Response};
@@ -56,6 +61,8 @@ pub(crate) struct Output {
     buf: Vec<u8>,
     written: usize,
     pub(crate) in_flight: Option<InFlight>,
+    /// Replies encoded in full, each with the buffer offset where it ends.
+    finished: VecDeque<(usize, Finished)>,
 }
 
 impl Output {
@@ -93,6 +100,21 @@ impl Output {
         if self.written == self.buf.len() {
             self.buf.clear();
             self.written = 0;
+            // Every mark was reached; offsets start over with the empty buffer.
+            self.finished.iter_mut().for_each(|(end, _)| *end = 0);
+        }
+    }
+
+    /// Keeps `done` until the bytes encoded so far have been written.
+    pub(crate) fn mark_finished(&mut self, done: Finished) {
+        self.finished.push_back((self.buf.len(), done));
+    }
+
+    /// The next finished reply whose last byte has been written, if any.
+    pub(crate) fn pop_written(&mut self) -> Option<Finished> {
+        match self.finished.front() {
+            Some(&(end, _)) if end <= self.written || self.pending() == 0 => self.finished.pop_front().map(|(_, f)| f),
+            _ => None,
         }
     }
 
@@ -132,10 +154,10 @@ impl Output {
         encode::encode_head(&mut self.buf, &head);
         let status = response.status;
         let skip_body = meta.is_head || framing == Framing::NoBody;
-        // For the access log: the body bytes this reply carries (a file's are counted as sent).
+        // For the access log: in-memory bodies now; streamed ones as they go out.
         let sent_body = match (&response.body.0, skip_body) {
-            (_, true) | (BodyKind::File { .. }, _) => 0,
-            (body, false) => body_len(body),
+            (BodyKind::Bytes(b), false) => b.len() as u64,
+            _ => 0,
         };
         let body = if skip_body { None } else { self.begin_body(response.body.0, framing) };
         self.in_flight = Some(InFlight { meta, status, sent_body, body });
@@ -174,10 +196,12 @@ impl Output {
         let done = match &mut flight.body {
             None => true,
             Some(Streaming::Reader { reader, remaining, chunked }) => {
-                pump_reader(&mut self.buf, self.written, reader, remaining, *chunked, scratch)?
+                let body = (&mut self.buf, self.written, &mut flight.sent_body);
+                pump_reader(body, reader, remaining, *chunked, scratch)?
             }
             Some(Streaming::Channel { receiver, remaining, chunked }) => {
-                pump_channel(&mut self.buf, self.written, receiver, remaining, *chunked, (remote, token))?
+                let body = (&mut self.buf, self.written, &mut flight.sent_body);
+                pump_channel(body, receiver, remaining, *chunked, (remote, token))?
             }
             // Files wait for an empty buffer, then go out with sendfile in `send_file_part`.
             Some(Streaming::File { remaining, .. }) => *remaining == 0,
@@ -225,15 +249,6 @@ impl Output {
     }
 }
 
-fn body_len(body: &BodyKind) -> u64 {
-    match body {
-        BodyKind::Bytes(b) => b.len() as u64,
-        BodyKind::Reader { len, .. } => len.unwrap_or(0),
-        BodyKind::Channel { len, .. } => len.unwrap_or(0),
-        BodyKind::Empty | BodyKind::File { .. } => 0,
-    }
-}
-
 /// RFC 9112 §6.1–6.3, RFC 9110 §8.6: how this response's body is delimited.
 fn choose_framing(response: &Response, meta: &ReplyMeta) -> Framing {
     if encode::status_has_no_body(response.status) {
@@ -247,9 +262,11 @@ fn choose_framing(response: &Response, meta: &ReplyMeta) -> Framing {
     }
 }
 
+/// The output buffer, its written mark, and the reply's body-byte count.
+type BodyOut<'a> = (&'a mut Vec<u8>, usize, &'a mut u64);
+
 fn pump_reader(
-    buf: &mut Vec<u8>,
-    written: usize,
+    (buf, written, sent): BodyOut<'_>,
     reader: &mut Box<dyn Read + Send>,
     remaining: &mut Option<u64>,
     chunked: bool,
@@ -276,6 +293,7 @@ fn pump_reader(
         } else {
             buf.extend_from_slice(&scratch[..n]);
         }
+        *sent += n as u64;
         if let Some(r) = remaining {
             *r -= n as u64;
         }
@@ -284,8 +302,7 @@ fn pump_reader(
 }
 
 fn pump_channel(
-    buf: &mut Vec<u8>,
-    written: usize,
+    (buf, written, sent): BodyOut<'_>,
     receiver: &Receiver,
     remaining: &mut Option<u64>,
     chunked: bool,
@@ -306,6 +323,7 @@ fn pump_channel(
                 } else {
                     buf.extend_from_slice(&data);
                 }
+                *sent += data.len() as u64;
                 if let Some(r) = remaining {
                     *r -= data.len() as u64;
                 }

@@ -6,13 +6,11 @@
 //! its own, placed after every earlier reply.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-
 use std::sync::Arc;
+use std::time::Instant;
 
-use bytes::Bytes;
-
-use crate::proto::parse::{Span, Version};
+use crate::observe::{LogInfo, Observer};
+use crate::proto::parse::Version;
 use crate::request::Request;
 use crate::responder::Pending;
 use crate::response::Response;
@@ -27,24 +25,18 @@ pub(crate) struct ReplyMeta {
     pub(crate) close: bool,
     /// An HTTP/1.0 client asked for keep-alive, so say `Connection: keep-alive`.
     pub(crate) keep_alive_10: bool,
-    /// For the access log: the head bytes and the method and target spans.
+    /// For the access log: the request line and the fields it shows.
     pub(crate) log: Option<LogInfo>,
+    /// For the access log and metrics: when the head came in.
+    pub(crate) started: Option<Instant>,
     /// The request's sequence number on its connection.
     pub(crate) seq: u64,
 }
 
-/// The request line pieces an access-log line needs, sharing the head's bytes.
-#[derive(Clone, Debug)]
-pub(crate) struct LogInfo {
-    pub(crate) head: Bytes,
-    pub(crate) method: Span,
-    pub(crate) target: Span,
-    pub(crate) peer: Option<SocketAddr>,
-}
-
 impl ReplyMeta {
-    /// Metadata for replying to `req`.
-    pub(crate) fn of(req: &Request, seq: u64, access_log: bool) -> Self {
+    /// Metadata for replying to `req`; `observe` (with the time its head came
+    /// in) when the server keeps an access log or metrics.
+    pub(crate) fn of(req: &Request, seq: u64, observe: Option<(&Observer, Instant)>) -> Self {
         let parsed = req.parsed();
         ReplyMeta {
             is_head: req.is_head(),
@@ -52,12 +44,16 @@ impl ReplyMeta {
             close: !parsed.keep_alive,
             keep_alive_10: parsed.keep_alive && parsed.version == Version::Http10,
             seq,
-            log: access_log.then(|| LogInfo {
-                head: req.head_bytes().clone(),
-                method: parsed.method,
-                target: parsed.target,
-                peer: req.peer_addr(),
-            }),
+            log: observe.filter(|(o, _)| o.wants_log_info()).map(|_| log_info(req)),
+            started: observe.map(|(_, now)| now),
+        }
+    }
+
+    /// Keeps the user an authenticator accepted during the handler call that
+    /// just returned (only when the access log wants it).
+    pub(crate) fn note_user(&mut self) {
+        if let Some(log) = &mut self.log {
+            log.note_user();
         }
     }
 
@@ -69,8 +65,27 @@ impl ReplyMeta {
             close: true,
             keep_alive_10: false,
             log: None,
+            started: None,
             seq: u64::MAX,
         }
+    }
+}
+
+/// The fields an access-log line shows, found once in the parsed head.
+fn log_info(req: &Request) -> LogInfo {
+    let parsed = req.parsed();
+    let field = |name: &str| {
+        parsed.headers.iter().find(|(n, _)| n.get(req.head_bytes()).eq_ignore_ascii_case(name.as_bytes())).map(|h| h.1)
+    };
+    LogInfo {
+        head: req.head_bytes().clone(),
+        method: parsed.method,
+        target: parsed.target,
+        version: parsed.version,
+        referer: field("referer"),
+        user_agent: field("user-agent"),
+        host: parsed.host,
+        user: None,
     }
 }
 

@@ -122,7 +122,7 @@ pub(crate) fn run_script(
         limits,
         date_line: b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
         server_line: b"Server: porter\r\n",
-        access_log: false,
+        observe: None,
         now,
         remote: &remote,
     };

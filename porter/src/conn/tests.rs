@@ -45,7 +45,7 @@ fn ctx<'a>(limits: &'a Limits, now: Instant) -> Ctx<'a> {
         limits,
         date_line: b"Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n",
         server_line: b"Server: porter\r\n",
-        access_log: false,
+        observe: None,
         now,
         remote: remote(),
     }
@@ -455,4 +455,46 @@ fn replies_without_a_file_body_are_never_corked() {
     let conn = drive(Script::new(&[PIPELINE]), &limits);
     assert!(!conn.io.output.is_empty());
     assert!(conn.io.corked.is_empty());
+}
+
+/// Replies answered so far according to `metrics` (every status class summed).
+fn recorded(metrics: &crate::Metrics) -> usize {
+    let text = metrics.render();
+    let counts = text.lines().filter(|l| l.starts_with("porter_requests_total{"));
+    counts.filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok()).sum()
+}
+
+#[test]
+fn a_reply_is_observed_only_once_its_last_byte_is_written() {
+    let whole = output_of(&[PIPELINE]);
+    // Where each reply ends in the complete output.
+    let mut ends: Vec<usize> = whole.match_indices("HTTP/1.1 2").map(|(i, _)| i).skip(1).collect();
+    ends.push(whole.len());
+    let metrics = crate::Metrics::new();
+    let config = crate::observe::ObserveConfig { log: None, metrics: Some(metrics.clone()) };
+    let observer = crate::observe::Observer::new(&config).expect("metrics are observed");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { observe: Some(&observer), ..ctx(&limits, now) };
+    let mut script = Script::new(&[PIPELINE]);
+    script.write_cap = Some(7);
+    script.write_budget = Some(0);
+    let mut scratch = vec![0u8; 4096];
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut scratch);
+    assert!(conn.out.pending() > 0, "replies are encoded");
+    assert_eq!(recorded(&metrics), 0, "nothing is written yet, so nothing is observed");
+    for _ in 0..10_000 {
+        conn.io.write_budget = Some(3);
+        conn.readable = true;
+        conn.writable = true;
+        let after = conn.on_ready(&cx, &mut scratch);
+        let complete = ends.iter().filter(|&&end| conn.io.output.len() >= end).count();
+        assert_eq!(recorded(&metrics), complete, "after {} bytes written", conn.io.output.len());
+        if after == After::Free {
+            break;
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&conn.io.output), whole);
+    assert_eq!(recorded(&metrics), 5);
 }

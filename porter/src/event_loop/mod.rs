@@ -34,6 +34,7 @@ use crate::conn::transport::Stream;
 use crate::conn::{After, Conn, Ctx};
 use crate::handler::Handler;
 use crate::limits::Limits;
+use crate::observe::{ObserveConfig, Observer};
 use crate::proto::date::DateCache;
 use crate::sys::poller::{Poller, Token};
 use crate::sys::socket;
@@ -50,7 +51,7 @@ macro_rules! ctx {
             limits: &$loop.config.limits,
             date_line: $loop.date.line(),
             server_line: &$loop.config.server_line,
-            access_log: $loop.config.access_log,
+            observe: $loop.observer.as_ref(),
             now: $now,
             remote: &$loop.remote,
         }
@@ -76,7 +77,8 @@ pub(crate) struct LoopConfig {
     pub(crate) limits: Limits,
     /// `Server: ...\r\n`, or empty.
     pub(crate) server_line: Vec<u8>,
-    pub(crate) access_log: bool,
+    /// The access log and metrics, if configured.
+    pub(crate) observe: ObserveConfig,
 }
 
 /// A listening socket and how to speak on it (TLS configuration, PROXY
@@ -117,6 +119,8 @@ pub(crate) struct EventLoop {
     remote: Arc<Remote>,
     config: Arc<LoopConfig>,
     date: DateCache,
+    /// This worker's access-log buffer and counters (`None`: nothing observed).
+    observer: Option<Observer>,
     scratch: Box<[u8]>,
     now: Instant,
     accept_pending: bool,
@@ -136,6 +140,7 @@ impl EventLoop {
                 poller.add_reader(&l.socket, listener_token(i))?;
             }
         }
+        let observer = Observer::new(&config.observe);
         Ok(EventLoop {
             poller,
             listeners,
@@ -147,6 +152,7 @@ impl EventLoop {
             remote,
             config,
             date: DateCache::new(),
+            observer,
             scratch: vec![0u8; SCRATCH].into_boxed_slice(),
             now: Instant::now(),
             accept_pending: true,
@@ -180,6 +186,9 @@ impl EventLoop {
         }
         self.run_again();
         self.run_timers();
+        if let Some(observer) = &self.observer {
+            observer.flush(); // this iteration's access-log lines go to the writer
+        }
         Ok(())
     }
 
@@ -220,7 +229,11 @@ impl EventLoop {
         self.events.clear();
         self.events.extend(self.poller.wait(timeout)?);
         self.now = Instant::now();
-        self.date.refresh(SystemTime::now());
+        let wall = SystemTime::now();
+        self.date.refresh(wall);
+        if let Some(observer) = &self.observer {
+            observer.set_clock(wall);
+        }
         if self.accept_resume_at.is_some_and(|t| t <= self.now) {
             self.accept_resume_at = None;
             self.accept_pending = true;
@@ -401,6 +414,9 @@ impl EventLoop {
         let deadline = conn.deadline();
         let token = self.conns.insert(Entry::Open { conn, scheduled: deadline });
         self.remote.set_live(self.conns.len());
+        if let Some(observer) = &self.observer {
+            observer.on_open();
+        }
         if let Some(d) = deadline {
             self.timers.schedule(d, token);
         }
@@ -432,6 +448,9 @@ impl EventLoop {
         }
         let pending = conn.abandon();
         drop(conn);
+        if let Some(observer) = &self.observer {
+            observer.on_close();
+        }
         pending
             .into_iter()
             .map(|(seq, pending)| {

@@ -1,0 +1,189 @@
+//! Observability: the access log ([`AccessLog`]) and Prometheus metrics
+//! ([`Metrics`]).
+//!
+//! Each worker loop owns an [`Observer`] when either is configured (none
+//! otherwise: then a connection's only cost is testing `Option::is_none`). The
+//! observer counts into the worker's own [`metrics::WorkerCounters`] and
+//! formats log lines into the worker's own buffer, which goes to the server's
+//! writer thread when full and at the end of every loop iteration. Nothing on
+//! this path takes a lock, makes a system call or waits for another thread.
+//!
+//! A reply is recorded once its last byte has been handed to the socket
+//! ([`Finished`] records wait in the connection's output until then).
+
+pub(crate) mod access_log;
+pub(crate) mod format;
+pub(crate) mod metrics;
+pub(crate) mod user;
+mod writer;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+
+pub use access_log::AccessLog;
+pub use format::LogFormat;
+pub use metrics::Metrics;
+
+use crate::proto::parse::{Span, Version};
+use access_log::LogShared;
+use format::{Clock, Entry, RequestFields};
+use metrics::WorkerCounters;
+
+/// What a server observes, shared by its loops.
+#[derive(Debug, Default)]
+pub(crate) struct ObserveConfig {
+    pub(crate) log: Option<Arc<LogShared>>,
+    pub(crate) metrics: Option<Metrics>,
+}
+
+/// The request fields an access-log line needs, as spans into the head's bytes
+/// (shared, not copied).
+#[derive(Clone, Debug)]
+pub(crate) struct LogInfo {
+    pub(crate) head: Bytes,
+    pub(crate) method: Span,
+    pub(crate) target: Span,
+    pub(crate) version: Version,
+    pub(crate) referer: Option<Span>,
+    pub(crate) user_agent: Option<Span>,
+    pub(crate) host: Option<Span>,
+    /// The user [`BasicAuth`](crate::BasicAuth) accepted for this request.
+    pub(crate) user: Option<Box<str>>,
+}
+
+impl LogInfo {
+    /// Keeps the user an authenticator accepted during the handler call that just returned.
+    pub(crate) fn note_user(&mut self) {
+        if let Some(user) = user::take() {
+            self.user = Some(user);
+        }
+    }
+}
+
+/// One reply that has been encoded in full, waiting to be written out.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) status: u16,
+    pub(crate) body_bytes: u64,
+    /// When its request's head came in (`None`: a refusal before any head).
+    pub(crate) started: Option<Instant>,
+    pub(crate) log: Option<LogInfo>,
+}
+
+/// One worker's observer: its counters and its log buffer.
+pub(crate) struct Observer {
+    metrics: Option<Arc<WorkerCounters>>,
+    log: Option<WorkerLog>,
+}
+
+struct WorkerLog {
+    shared: Arc<LogShared>,
+    state: RefCell<LogBuffer>,
+}
+
+struct LogBuffer {
+    lines: Vec<u8>,
+    count: u64,
+    clock: Clock,
+}
+
+impl Observer {
+    /// A worker's observer, or `None` when nothing is observed.
+    pub(crate) fn new(config: &ObserveConfig) -> Option<Observer> {
+        if config.log.is_none() && config.metrics.is_none() {
+            return None;
+        }
+        let log = config.log.as_ref().map(|shared| WorkerLog {
+            shared: shared.clone(),
+            state: RefCell::new(LogBuffer { lines: Vec::new(), count: 0, clock: Clock::new(SystemTime::now()) }),
+        });
+        Some(Observer { metrics: config.metrics.as_ref().map(Metrics::new_worker), log })
+    }
+
+    /// True when replies need their request's [`LogInfo`].
+    pub(crate) fn wants_log_info(&self) -> bool {
+        self.log.is_some()
+    }
+
+    /// Sets the log's clock (called once per loop iteration, on the loop's
+    /// thread, before any request of the iteration is handled).
+    pub(crate) fn set_clock(&self, now: SystemTime) {
+        if let Some(log) = &self.log {
+            log.state.borrow_mut().clock.set(now);
+            // Here rather than once: an embedded loop may move between threads.
+            user::want_on_this_thread();
+        }
+    }
+
+    /// Counts and logs a reply whose last byte just went out.
+    pub(crate) fn on_reply(&self, done: &Finished, peer: Option<SocketAddr>) {
+        let duration = done.started.map(|s| s.elapsed()).unwrap_or_default();
+        if let Some(m) = &self.metrics {
+            m.on_reply(done.status, done.body_bytes, duration);
+        }
+        let Some(log) = &self.log else { return };
+        if !log.shared.is_enabled() {
+            return;
+        }
+        let request = done.log.as_ref().map(|i| RequestFields {
+            method: i.method.get(&i.head),
+            target: i.target.get(&i.head),
+            version: i.version,
+            referer: i.referer.map(|s| s.get(&i.head)),
+            user_agent: i.user_agent.map(|s| s.get(&i.head)),
+            host: i.host.map(|s| s.get(&i.head)),
+            user: i.user.as_deref().map(str::as_bytes),
+        });
+        let entry =
+            Entry { remote: peer.map(|p| p.ip()), request, status: done.status, bytes: done.body_bytes, duration };
+        let mut state = log.state.borrow_mut();
+        let state = &mut *state;
+        format::write_line(&mut state.lines, log.shared.format, &state.clock, &entry);
+        state.count += 1;
+        if state.lines.len() >= log.shared.buffer_size {
+            hand_off(&log.shared, state);
+        }
+    }
+
+    /// Counts request bytes received.
+    pub(crate) fn on_request_bytes(&self, n: usize) {
+        if let Some(m) = &self.metrics {
+            m.on_request_bytes(n as u64);
+        }
+    }
+
+    /// Counts an accepted connection.
+    pub(crate) fn on_open(&self) {
+        if let Some(m) = &self.metrics {
+            m.on_open();
+        }
+    }
+
+    /// Counts a closed connection.
+    pub(crate) fn on_close(&self) {
+        if let Some(m) = &self.metrics {
+            m.on_close();
+        }
+    }
+
+    /// Hands the lines collected so far to the writer (end of a loop iteration).
+    pub(crate) fn flush(&self) {
+        if let Some(log) = &self.log {
+            let mut state = log.state.borrow_mut();
+            if state.count > 0 {
+                hand_off(&log.shared, &mut state);
+            }
+        }
+    }
+}
+
+fn hand_off(shared: &LogShared, state: &mut LogBuffer) {
+    // The next buffer starts as large as this one grew: few reallocations.
+    let capacity = state.lines.len().min(shared.buffer_size);
+    let lines = std::mem::replace(&mut state.lines, Vec::with_capacity(capacity));
+    shared.hand_off(lines, std::mem::take(&mut state.count));
+}

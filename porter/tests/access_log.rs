@@ -1,0 +1,283 @@
+//! The access log over loopback: Combined and JSON lines in a file, escaping of
+//! hostile bytes, refused requests, reopening after a rename (log rotation),
+//! and a writer that falls behind (lines dropped and counted, the loop never
+//! waits). A file log is complete once `shutdown` returns, so most tests read
+//! the file after it; the rotation test waits for lines with `wait_until`.
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{wait_until, Client, TempDir};
+use porter::{AccessLog, LogFormat, Metrics, Request, Response, Router, Server, ServerHandle};
+
+fn app() -> Router {
+    Router::new()
+        .get("/", |_req| Response::text("hello"))
+        .get("/empty", |_req| Response::new(204))
+        .post("/echo", |mut req: Request| Response::bytes(req.take_body()))
+}
+
+fn serve_logged(log: AccessLog) -> ServerHandle {
+    Server::bind("127.0.0.1:0").threads(1).access_log(log).build(app()).expect("builds").spawn().expect("spawns")
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path).unwrap_or_default().lines().map(str::to_string).collect()
+}
+
+/// `[06/Nov/1994:08:49:37 +0000]` → `[TIME]`, so whole lines can be compared.
+fn without_time(line: &str) -> String {
+    match (line.find('['), line.find(']')) {
+        (Some(a), Some(b)) if a < b => format!("{}[TIME]{}", &line[..a], &line[b + 1..]),
+        _ => line.to_string(),
+    }
+}
+
+#[test]
+fn combined_lines_go_to_the_file_in_request_order() {
+    let dir = TempDir::new("log-combined");
+    let path = dir.path().join("access.log");
+    let server = serve_logged(AccessLog::file(&path));
+    let mut c = Client::connect(server.local_addr());
+    let r = c.round_trip("GET /?q=1 HTTP/1.1\r\nHost: h\r\nUser-Agent: curl/8.5\r\nReferer: http://r/x\r\n\r\n");
+    assert_eq!(r.status, 200);
+    assert_eq!(c.round_trip("GET /missing HTTP/1.1\r\nHost: h\r\n\r\n").status, 404);
+    assert_eq!(c.round_trip("GET /empty HTTP/1.1\r\nHost: h\r\n\r\n").status, 204);
+    c.send("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(c.read_head_reply().status, 200);
+    assert_eq!(c.round_trip("POST /echo HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc").status, 200);
+    drop(c); // HTTP/1.0 closes: the server lingers until the client's EOF
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
+    assert_eq!(
+        got,
+        [
+            "127.0.0.1 - - [TIME] \"GET /?q=1 HTTP/1.1\" 200 5 \"http://r/x\" \"curl/8.5\"",
+            "127.0.0.1 - - [TIME] \"GET /missing HTTP/1.1\" 404 14 \"-\" \"-\"",
+            "127.0.0.1 - - [TIME] \"GET /empty HTTP/1.1\" 204 - \"-\" \"-\"",
+            "127.0.0.1 - - [TIME] \"HEAD / HTTP/1.1\" 200 - \"-\" \"-\"",
+            "127.0.0.1 - - [TIME] \"POST /echo HTTP/1.0\" 200 3 \"-\" \"-\"",
+        ]
+    );
+    let stamp = &lines(&path)[0];
+    let time = &stamp[stamp.find('[').unwrap() + 1..stamp.find(']').unwrap()];
+    assert_eq!(time.len(), "06/Nov/1994:08:49:37 +0000".len(), "{stamp}");
+    assert!(time.ends_with(" +0000") && time.as_bytes()[2] == b'/', "{stamp}");
+}
+
+#[test]
+fn hostile_bytes_cannot_forge_a_line_or_a_field() {
+    let dir = TempDir::new("log-hostile");
+    let path = dir.path().join("access.log");
+    let server = serve_logged(AccessLog::file(&path));
+    let mut c = Client::connect(server.local_addr());
+    // A quote to close the field, a fake status, a backslash and obs-text bytes.
+    let mut request = b"GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: a\" 200 9 \"x\\y\xff\xe9\tz\r\n\r\n".to_vec();
+    request.extend_from_slice(b"GET / HTTP/1.1\r\nHost: h\r\nReferer: \"\r\n\r\n");
+    c.send(&request);
+    assert_eq!(c.read_replies(2).iter().map(|r| r.status).collect::<Vec<_>>(), [200, 200]);
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
+    assert_eq!(
+        got,
+        [
+            "127.0.0.1 - - [TIME] \"GET / HTTP/1.1\" 200 5 \"-\" \"a\\x22 200 9 \\x22x\\x5Cy\\xFF\\xE9\\x09z\"",
+            "127.0.0.1 - - [TIME] \"GET / HTTP/1.1\" 200 5 \"\\x22\" \"-\"",
+        ]
+    );
+}
+
+#[test]
+fn json_lines_parse_and_carry_every_field() {
+    let dir = TempDir::new("log-json");
+    let path = dir.path().join("access.json");
+    let server = serve_logged(AccessLog::file(&path).format(LogFormat::Json));
+    let mut c = Client::connect(server.local_addr());
+    c.send(b"GET /?a=\"b\" HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\"\\\xff\r\n\r\n");
+    assert_eq!(c.read_reply().status, 200);
+    assert_eq!(c.round_trip("GET /nope HTTP/1.1\r\nHost: example.com\r\n\r\n").status, 404);
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got = lines(&path);
+    assert_eq!(got.len(), 2, "{got:?}");
+    let first: serde_json::Value = serde_json::from_str(&got[0]).expect("a JSON object per line");
+    assert_eq!(first["remote"], "127.0.0.1");
+    assert_eq!(first["method"], "GET");
+    assert_eq!(first["target"], "/?a=\\x22b\\x22");
+    assert_eq!(first["protocol"], "HTTP/1.1");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["bytes"], 5);
+    assert_eq!(first["referer"], serde_json::Value::Null);
+    assert_eq!(first["user_agent"], "t\\x22\\x5C\\xFF");
+    assert_eq!(first["host"], "example.com");
+    assert_eq!(first["user"], serde_json::Value::Null);
+    assert!(first["duration_us"].is_u64(), "{first}");
+    let time = first["time"].as_str().expect("time is a string");
+    assert!(time.len() == 20 && time.ends_with('Z') && &time[10..11] == "T", "RFC 3339 time: {time}");
+    let second: serde_json::Value = serde_json::from_str(&got[1]).expect("a JSON object per line");
+    assert_eq!((second["status"].as_u64(), second["bytes"].as_u64()), (Some(404), Some(14)));
+}
+
+#[test]
+fn a_refused_request_is_logged_with_a_dash_for_its_request_line() {
+    let dir = TempDir::new("log-refused");
+    let path = dir.path().join("access.log");
+    let server = serve_logged(AccessLog::file(&path));
+    let mut c = Client::connect(server.local_addr());
+    let bad = c.round_trip("GARBAGE\r\n\r\n");
+    assert_eq!(bad.status, 400);
+    c.assert_closed("after a 400");
+    drop(c); // the server lingers on a closed connection until the client's EOF
+    let mut c = Client::connect(server.local_addr());
+    let r = c.round_trip("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999\r\n\r\n");
+    assert_eq!(r.status, 413);
+    drop(c); // else the server lingers on the refused connection until shutdown's grace ends
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
+    assert_eq!(
+        got,
+        [
+            format!("127.0.0.1 - - [TIME] \"-\" 400 {} \"-\" \"-\"", bad.body.len()),
+            format!("127.0.0.1 - - [TIME] \"POST /echo HTTP/1.1\" 413 {} \"-\" \"-\"", r.body.len()),
+        ]
+    );
+}
+
+#[test]
+fn reopen_after_rename_sends_new_lines_to_the_new_file_and_loses_none() {
+    let dir = TempDir::new("log-reopen");
+    let path = dir.path().join("access.log");
+    let rotated = dir.path().join("access.log.1");
+    let server = serve_logged(AccessLog::file(&path));
+    let mut c = Client::connect(server.local_addr());
+    let get = |c: &mut Client, target: &str| {
+        let r = c.round_trip(format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n"));
+        assert_eq!(r.status, 404, "{target}");
+    };
+    get(&mut c, "/before-rename");
+    wait_until(|| lines(&path).len() == 1, "the first line is in the file");
+    fs::rename(&path, &rotated).expect("rename the log, as logrotate does");
+    // Until reopened, the server still appends to the renamed file.
+    get(&mut c, "/after-rename");
+    wait_until(|| lines(&rotated).len() == 2, "the second line reached the renamed file");
+    // Reopened from another thread, as a signal-handling thread would.
+    let handle = server.shutdown_handle();
+    std::thread::spawn(move || handle.reopen_logs()).join().expect("no panic").expect("reopen");
+    assert!(path.exists(), "reopening creates the file again");
+    get(&mut c, "/after-reopen-1");
+    get(&mut c, "/after-reopen-2");
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let target = |l: &String| l.split('"').nth(1).unwrap_or_default().to_string();
+    let old: Vec<String> = lines(&rotated).iter().map(target).collect();
+    let new: Vec<String> = lines(&path).iter().map(target).collect();
+    assert_eq!(old, ["GET /before-rename HTTP/1.1", "GET /after-rename HTTP/1.1"]);
+    assert_eq!(new, ["GET /after-reopen-1 HTTP/1.1", "GET /after-reopen-2 HTTP/1.1"]);
+}
+
+#[test]
+fn reopen_is_a_no_op_without_a_file_log() {
+    let server = Server::bind("127.0.0.1:0").threads(1).build(app()).expect("builds").spawn().expect("spawns");
+    server.reopen_logs().expect("nothing to reopen");
+    let handle = server.shutdown_handle();
+    server.stop().expect("stop");
+    handle.reopen_logs().expect("the server is gone: still fine");
+}
+
+#[test]
+fn an_unwritable_log_path_is_a_build_error() {
+    let dir = TempDir::new("log-bad-path");
+    let err = Server::bind("127.0.0.1:0")
+        .access_log(AccessLog::file(dir.path().join("no/such/dir/access.log")))
+        .build(app())
+        .err()
+        .expect("build fails");
+    assert!(err.to_string().contains("access log"), "{err}");
+}
+
+/// The log is a FIFO nobody reads until the end: the writer blocks on it, the
+/// queue fills, and lines are dropped and counted while every request is still
+/// answered at once. Afterwards, lines written + lines dropped = requests.
+#[test]
+fn a_writer_that_falls_behind_drops_and_counts_lines_but_never_stalls_the_loop() {
+    common::require_tool("mkfifo");
+    let dir = TempDir::new("log-fifo");
+    let fifo = dir.path().join("access.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let reader_path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut pipe = fs::File::open(&reader_path).expect("open the FIFO's read end");
+        released.recv().expect("the test releases the reader");
+        let mut text = String::new();
+        pipe.read_to_string(&mut text).expect("read the FIFO");
+        text.lines().count()
+    });
+    let metrics = Metrics::new();
+    let log = AccessLog::file(&fifo).buffer_size(1).queue(1);
+    let server = Server::bind("127.0.0.1:0")
+        .threads(1)
+        .access_log(log)
+        .metrics(&metrics)
+        .build(app())
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    // ~90 bytes a line: far more than the pipe's 64 KiB, so the writer blocks.
+    let (connections, per_connection) = (4, 500);
+    for _ in 0..connections {
+        let mut c = Client::connect(server.local_addr());
+        c.send("GET /missing HTTP/1.1\r\nHost: h\r\n\r\n".repeat(per_connection));
+        let statuses = c.read_replies(per_connection).iter().filter(|r| r.status == 404).count();
+        assert_eq!(statuses, per_connection, "every request answered while the log is stuck");
+    }
+    let dropped = || {
+        let text = metrics.render();
+        let line = text.lines().find(|l| l.starts_with("porter_access_log_dropped_lines_total ")).map(str::to_string);
+        line.and_then(|l| l.rsplit(' ').next()?.parse::<usize>().ok()).expect("the dropped-lines series")
+    };
+    wait_until(|| dropped() > 0, "lines are dropped while the writer is stuck");
+    release.send(()).expect("release the reader");
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+    let written = reader.join().expect("reader thread");
+    assert_eq!(written + dropped(), connections * per_connection, "written {written}, dropped {}", dropped());
+}
+
+#[test]
+fn the_user_is_the_one_basic_auth_accepted() {
+    use porter::{BasicAuth, Protected};
+    let dir = TempDir::new("log-user");
+    let path = dir.path().join("access.log");
+    let auth = BasicAuth::with_callback("area", |user, password| user == "alice" && password == "secret");
+    let app = Router::new()
+        .get("/open", |_req| Response::text("open"))
+        .get("/admin", Protected::new(auth, |_req: Request| Response::text("admin")));
+    let server = Server::bind("127.0.0.1:0")
+        .threads(1)
+        .access_log(AccessLog::file(&path))
+        .build(app)
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    let mut c = Client::connect(server.local_addr());
+    let request = |target: &str, credentials: &str| {
+        format!("GET {target} HTTP/1.1\r\nHost: h\r\nAuthorization: Basic {credentials}\r\n\r\n")
+    };
+    // alice:secret, alice:wrong, then alice:secret on a route nobody protects.
+    assert_eq!(c.round_trip(request("/admin", "YWxpY2U6c2VjcmV0")).status, 200);
+    assert_eq!(c.round_trip(request("/admin", "YWxpY2U6d3Jvbmc=")).status, 401);
+    assert_eq!(c.round_trip(request("/open", "YWxpY2U6c2VjcmV0")).status, 200);
+    drop(c);
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let users: Vec<String> = lines(&path).iter().map(|l| l.split(' ').nth(2).unwrap_or_default().to_string()).collect();
+    assert_eq!(users, ["alice", "-", "-"]);
+}
