@@ -399,3 +399,61 @@ fn the_log_section_writes_json_lines_to_its_file() {
     assert!(line.contains(r#""target":"/healthz""#) && line.contains(r#""status":200"#), "{line}");
     assert!(line.contains(r#""host":"a.test""#), "{line}");
 }
+
+/// `two_host_site` with `first_location` (TOML) as the `a.test` host's first location.
+fn site_with(s: &Scratch, name: &str, first_location: &str) -> PathBuf {
+    let text = std::fs::read_to_string(two_host_site(s)).expect("config");
+    let text = text.replacen("[[host.location]]", &format!("{first_location}\n[[host.location]]"), 1);
+    s.write(name, text)
+}
+
+#[test]
+fn a_metrics_location_shows_the_servers_own_counters() {
+    let s = Scratch::new("metrics");
+    let file = site_with(&s, "metrics.toml", "[[host.location]]\npath = \"/metrics\"\nmetrics = true\n");
+    let porter = Porter::start(&file);
+    assert_eq!(porter.get("a.test", "/healthz").status, 200);
+    assert_eq!(porter.get("a.test", "/healthz").status, 200);
+    assert_eq!(porter.get("a.test", "/missing").status, 404);
+    let scrape = porter.get("a.test", "/metrics");
+    assert_eq!(scrape.status, 200);
+    assert!(scrape.header("content-type").is_some_and(|t| t.starts_with("text/plain; version=0.0.4")));
+    // The scrape itself is counted only once its reply is written: after this text.
+    assert!(scrape.body.lines().any(|l| l == r#"porter_requests_total{class="2xx"} 2"#), "{}", scrape.body);
+    assert!(scrape.body.lines().any(|l| l == r#"porter_requests_total{class="4xx"} 1"#), "{}", scrape.body);
+    assert!(scrape.body.contains("porter_request_duration_seconds_bucket{le=\"+Inf\"} 3"), "{}", scrape.body);
+}
+
+#[test]
+fn a_systemd_listener_serves_the_socket_systemd_passes() {
+    if Command::new("systemd-socket-activate").arg("--help").output().is_err() {
+        panic!("systemd-socket-activate (Debian package systemd) is missing; ./scripts/test.sh installs it");
+    }
+    let s = Scratch::new("systemd");
+    let file = two_host_site(&s);
+    let text = std::fs::read_to_string(&file).expect("config");
+    let file = s.write("systemd.toml", text.replace("address = \"127.0.0.1:0\"", "systemd = true"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    // systemd-socket-activate binds the port, and at the first connection execs porter with it as fd 3.
+    let child = Command::new("systemd-socket-activate")
+        .args(["-l", &addr.to_string(), env!("CARGO_BIN_EXE_porter"), "--config"])
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start systemd-socket-activate");
+    let give_up = std::time::Instant::now() + SAFETY;
+    while TcpStream::connect(addr).is_err() {
+        assert!(std::time::Instant::now() < give_up, "systemd-socket-activate never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut porter = Porter { child, addr };
+    assert_eq!(porter.get("a.test", "/healthz").body, "ok\n");
+    assert_eq!(porter.get("b.test", "/").body, "site b");
+    // The exec'd porter has systemd-socket-activate's pid: SIGTERM drains it, and it exits cleanly.
+    let pid = porter.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let status = porter.child.wait().expect("porter exits");
+    assert!(status.success(), "{status}");
+}

@@ -2,6 +2,7 @@
 //! when the signal arrives still completes intact, an idle keep-alive connection
 //! is closed, new connections are refused, and porter exits with status 0; a
 //! second signal, or the end of the grace period, stops it with the download cut.
+//! SIGUSR1 reopens the access-log file after it was renamed (log rotation).
 //!
 //! The download is a file far larger than loopback's socket buffers, read only
 //! after the signal: it is certainly still in flight when the signal lands.
@@ -29,8 +30,13 @@ fn pattern() -> Vec<u8> {
 /// Starts `porter --root DIR` on an ephemeral port with the given grace; returns
 /// once its startup line says it listens.
 fn porter(root: &PathBuf, grace_secs: u64) -> (Child, SocketAddr) {
+    porter_with(root, grace_secs, &["--no-access-log"])
+}
+
+fn porter_with(root: &PathBuf, grace_secs: u64, flags: &[&str]) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_porter"))
-        .args(["--listen", "127.0.0.1:0", "--threads", "1", "--no-access-log"])
+        .args(["--listen", "127.0.0.1:0", "--threads", "1"])
+        .args(flags)
         .args(["--shutdown-grace", &grace_secs.to_string()])
         .arg("--root")
         .arg(root)
@@ -164,4 +170,45 @@ fn read_to_len(stream: &mut TcpStream, len: usize) -> Vec<u8> {
     let mut body = vec![0u8; len];
     stream.read_exact(&mut body).expect("body");
     body
+}
+
+/// Waits until the file at `path` has a line containing `needle`.
+fn wait_line(path: &std::path::Path, needle: &str) {
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(path).unwrap_or_default().contains(needle) {
+        assert!(Instant::now() < give_up, "{} never got {needle:?}", path.display());
+        std::thread::sleep(Duration::from_millis(10)); // the log writer thread flushes on its own
+    }
+}
+
+#[test]
+fn sigusr1_reopens_a_renamed_access_log() {
+    let root = site("rotate");
+    let log = root.join("access.log");
+    let rotated = root.join("access.log.1");
+    let (mut child, addr) = porter_with(&root, 5, &["--access-log-file", log.to_str().expect("utf-8 path")]);
+    let get = |path: &str| {
+        let mut c = connect(addr);
+        let head = request_head(&mut c, path);
+        assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    };
+    get("/before");
+    wait_line(&log, "\"GET /before HTTP/1.1\" 404");
+    std::fs::rename(&log, &rotated).expect("rotate");
+    // Until porter reopens, lines still go to the renamed file (its open handle).
+    get("/renamed");
+    wait_line(&rotated, "/renamed");
+    signal(&child, "USR1");
+    let give_up = Instant::now() + Duration::from_secs(30);
+    while !log.exists() {
+        assert!(Instant::now() < give_up, "SIGUSR1 did not reopen {}", log.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    get("/after");
+    wait_line(&log, "\"GET /after HTTP/1.1\" 404");
+    let old = std::fs::read_to_string(&rotated).expect("rotated log");
+    assert!(old.contains("/before") && !old.contains("/after"), "{old}");
+    signal(&child, "TERM");
+    assert!(wait_exit(&mut child).success());
+    std::fs::remove_dir_all(root).ok();
 }
