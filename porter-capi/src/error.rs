@@ -3,7 +3,7 @@
 //!
 //! Invariants: a failing call stores its message on the calling thread before
 //! it returns its (negative) code; a successful call leaves the message alone,
-//! like `errno`. [`guard`] catches any panic, so none unwinds into C: a panic
+//! like `errno`. `guard` catches any panic, so none unwinds into C: a panic
 //! becomes `PORTER_ERR_PANIC` with its message.
 
 use std::cell::RefCell;

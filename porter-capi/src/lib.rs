@@ -7,7 +7,7 @@
 //!
 //! Invariants every exported function keeps:
 //! - **No panic crosses the boundary**: each entry point runs inside
-//!   [`error::guard`] (`catch_unwind`), and so does each trampoline that calls
+//!   `error::guard` (`catch_unwind`), and so does each trampoline that calls
 //!   C back (handlers, free and cancel callbacks are C functions, which cannot
 //!   unwind; the Rust around them is caught).
 //! - **Every fallible call returns a code** (`PORTER_OK` or a negative
@@ -15,7 +15,7 @@
 //!   calling thread.
 //! - **Null and invalid arguments are refused** with `PORTER_ERR_NULL` /
 //!   `PORTER_ERR_INVALID`, never dereferenced.
-//! - **Pointer handling lives in [`ffi`]**: handles cross as `Option<&T>`,
+//! - **Pointer handling lives in `ffi`**: handles cross as `Option<&T>`,
 //!   `Option<&mut T>` and `Option<Box<T>>` (nullable pointers by the ABI), and
 //!   the few raw pointers (C strings, byte buffers, out-pointers) are read and
 //!   written only by `ffi`'s helpers. Everything else is safe code.

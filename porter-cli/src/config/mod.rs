@@ -8,7 +8,7 @@
 //! Every problem is a [`Diagnostic`] that renders as `FILE:LINE:COL: message`.
 //!
 //! Two functions turn a `Config` into a running server, and are where new
-//! library features get wired: [`apply`] (the `ServerBuilder`: listeners,
+//! library features get wired: [`apply()`] (the `ServerBuilder`: listeners,
 //! threads, limits, logging) and `crate::site::build` (the handler).
 
 mod apply;
