@@ -7,7 +7,13 @@
  *   POST /echo        echoes a JSON body (415 unless Content-Type is JSON)
  *   GET  /worker      answered later, by a worker pthread (porter_request_defer)
  *   GET  /stream      a chunked body produced by the worker pthread
+ *   GET  /whoami      the client's address (from the PROXY header on the proxy listener)
+ *   GET  /metrics     porter's counters in Prometheus text format
  *   anything else     a file under ROOT (if given), else 404
+ *
+ * Environment: HELLO_ACCESS_LOG=FILE writes a Combined access log to FILE
+ * (reopened on SIGUSR1); HELLO_PROXY=ADDR adds a listener behind a load
+ * balancer that sends the PROXY protocol (printed as "proxy on http://ADDR").
  *
  * Runs on porter's threads (one by default) until SIGINT or SIGTERM, then
  * shuts down gracefully and frees everything (it is run under valgrind).
@@ -112,6 +118,16 @@ static void plaintext(porter_request *req, void *user_data) {
     porter_request_respond(req, res);
 }
 
+static void whoami(porter_request *req, void *user_data) {
+    (void)user_data;
+    char peer[64];
+    if (porter_request_peer_addr(req, peer, sizeof peer) != PORTER_OK) strcpy(peer, "unknown");
+    porter_response *res = porter_response_new(200);
+    porter_response_header(res, "Content-Type", "text/plain");
+    porter_response_body_copy(res, peer, strlen(peer));
+    porter_request_respond(req, res);
+}
+
 static int is_json(porter_request *req) {
     porter_str type;
     if (porter_request_header(req, "Content-Type", &type) != PORTER_OK) return 0;
@@ -161,6 +177,7 @@ int main(int argc, char **argv) {
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
     struct worker w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
@@ -173,6 +190,11 @@ int main(int argc, char **argv) {
         || check(porter_config_route(cfg, "POST", "/echo", echo, NULL), "route")
         || check(porter_config_route(cfg, "GET", "/worker", on_worker, &w), "route")
         || check(porter_config_route(cfg, "GET", "/stream", on_stream, &w), "route")
+        || check(porter_config_route(cfg, "GET", "/whoami", whoami, NULL), "route")
+        || check(porter_config_metrics(cfg, "/metrics"), "metrics")
+        || (getenv("HELLO_ACCESS_LOG")
+            && check(porter_config_access_log(cfg, getenv("HELLO_ACCESS_LOG"), PORTER_LOG_COMBINED), "access log"))
+        || (getenv("HELLO_PROXY") && check(porter_config_listen_proxy(cfg, getenv("HELLO_PROXY")), "proxy listener"))
         || (root && check(porter_config_files(cfg, root), "files"));
     porter_server *server = NULL;
     if (failed) porter_config_free(cfg);
@@ -182,9 +204,11 @@ int main(int argc, char **argv) {
         char bound[64];
         porter_server_local_addr(server, 0, bound, sizeof bound);
         printf("serving on http://%s\n", bound);
+        if (getenv("HELLO_PROXY") && porter_server_local_addr(server, 1, bound, sizeof bound) == PORTER_OK)
+            printf("proxy on http://%s\n", bound);
         fflush(stdout);
         int sig;
-        sigwait(&stop, &sig);
+        while (sigwait(&stop, &sig) == 0 && sig == SIGUSR1) check(porter_server_reopen_logs(server), "reopen logs");
         porter_server_shutdown(server, 2000); /* finish what is in flight, 2 s at most */
         failed = check(porter_server_wait(server), "wait");
     }

@@ -33,6 +33,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `porter_config_access_log` format: Apache/nginx Combined Log Format.
+#define PORTER_LOG_COMBINED 0
+
+// `porter_config_access_log` format: one JSON object per line.
+#define PORTER_LOG_JSON 1
+
 // Success.
 #define PORTER_OK 0
 
@@ -256,6 +262,47 @@ int porter_config_files(porter_config *config, const char *root);
 // Errors: `PORTER_ERR_NULL`. Ownership and thread-safety: as `porter_config_route`.
 int porter_config_fallback(porter_config *config, porter_handler_fn handler, void *user_data);
 
+// Adds a plain-HTTP address whose connections start with a PROXY protocol
+// header (version 1 or 2, as HAProxy's `send-proxy`/`send-proxy-v2`, nginx,
+// and cloud balancers send): the client address it carries becomes
+// `porter_request_peer_addr`'s and the access log's. A connection without a
+// valid header is closed unanswered. Open it only where the balancer alone
+// can connect.
+//
+// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (does not parse or resolve).
+// Ownership: `addr` is read during the call only. Thread-safety: one thread
+// at a time per config.
+int porter_config_listen_proxy(porter_config *config, const char *addr);
+
+// Logs one line per reply, once its last byte is sent, to the file `path`
+// (appended, created if missing; opened when the server is made) or, with
+// `path` null, to stderr. `format` is `PORTER_LOG_COMBINED` or
+// `PORTER_LOG_JSON`. Lines are written by a thread of porter's, never by the
+// event loops; see `porter_server_reopen_logs` for log rotation.
+//
+// Errors: `PORTER_ERR_NULL` (config), `PORTER_ERR_INVALID` (format, or `path`
+// not UTF-8). Ownership: `path` is read during the call only.
+// Thread-safety: one thread at a time per config.
+int porter_config_access_log(porter_config *config, const char *path, int format);
+
+// Counts requests, bytes, connections and request durations (per worker,
+// without locks) and serves them in Prometheus text format on `GET path`
+// (e.g. `"/metrics"`; a route pattern as for `porter_config_route`).
+//
+// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (a bad pattern, or metrics
+// already set). Ownership: `path` is read during the call only.
+// Thread-safety: one thread at a time per config.
+int porter_config_metrics(porter_config *config, const char *path);
+
+// Reopens the access-log file (after logrotate renamed it; call it on
+// SIGUSR1 from a thread of yours, never from a handler): lines handed over
+// before the call go to the old file, later ones to the new one. Waits until
+// the log's writer thread has reopened it. Does nothing without a file log.
+//
+// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_IO` (the file cannot be reopened; the
+// old one stays in use). Thread-safety: any thread.
+int porter_server_reopen_logs(const porter_server *server);
+
 // The message of the last call that failed on this thread ("" if none).
 //
 // Ownership: the string belongs to porter and stays valid until the next
@@ -326,6 +373,16 @@ void porter_responder_free(porter_responder *responder);
 // Errors: `PORTER_ERR_NULL`. Ownership: `*out` points into the request, valid
 // until the handler returns. Thread-safety: the handler's thread only.
 int porter_request_method(const porter_request *request, porter_str *out);
+
+// The client's address as text (`203.0.113.7:51234`, `[2001:db8::1]:443`),
+// NUL-terminated, into `buf` of `cap` bytes (64 is always enough): on a
+// `porter_config_listen_proxy` address, the one the PROXY header carries.
+//
+// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_NOT_FOUND` (no address known: an
+// embedded or scripted connection), `PORTER_ERR_INVALID` (`cap` too small).
+// Ownership: `buf` is written during the call only. Thread-safety: the
+// handler's thread, during the call.
+int porter_request_peer_addr(const porter_request *request, char *buf, size_t cap);
 
 // The path, still percent-encoded and without the query (`/a%20b`), into `*out`.
 //

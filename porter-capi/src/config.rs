@@ -10,7 +10,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::raw::{c_char, c_int, c_void};
 use std::time::Duration;
 
-use porter::{Files, Handler, Limits, Reply, Request, Response, Router, ServerBuilder, TlsConfig};
+use porter::{Files, Handler, Limits, ListenOptions, Reply, Request, Response, Router, ServerBuilder, TlsConfig};
 
 use crate::error::{guard, guard_new, need, Error, Result, PORTER_OK};
 use crate::ffi::{self, UserData};
@@ -26,11 +26,15 @@ pub type PorterHandlerFn = Option<extern "C" fn(request: &mut PorterRequest, use
 /// Settings for a server under construction (opaque).
 pub struct PorterConfig {
     /// Listen addresses in the order added (that is the order of `local_addrs`).
-    listens: Vec<Listen>,
+    pub(crate) listens: Vec<Listen>,
     threads: usize,
     limits: Limits,
     server_name: Option<String>,
-    router: Router,
+    pub(crate) router: Router,
+    /// Set by `porter_config_access_log`.
+    pub(crate) access_log: Option<porter::AccessLog>,
+    /// Set by `porter_config_metrics`.
+    pub(crate) metrics: Option<porter::Metrics>,
 }
 
 /// Request and connection limits, in the units named (see the README's table).
@@ -120,10 +124,10 @@ impl PorterLimits {
     }
 }
 
-/// One `porter_config_listen` or `porter_config_tls_files` call.
-enum Listen {
-    Plain(Vec<SocketAddr>),
-    Tls(Vec<SocketAddr>, Box<TlsConfig>),
+/// One `porter_config_listen`, `porter_config_tls_files` or `porter_config_listen_proxy` call.
+pub(crate) struct Listen {
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) options: ListenOptions,
 }
 
 impl PorterConfig {
@@ -134,16 +138,18 @@ impl PorterConfig {
         }
         let mut builder = porter::Server::builder();
         for listen in self.listens {
-            builder = match listen {
-                Listen::Plain(addrs) => builder.listen(&addrs[..]),
-                Listen::Tls(addrs, tls) => builder.listen_tls(&addrs[..], *tls),
-            };
+            builder = builder.listen_with(&listen.addrs[..], listen.options);
         }
         let builder = builder.threads(self.threads).limits(self.limits).server_name(self.server_name.as_deref());
+        let builder = builder.access_log(self.access_log);
+        let builder = match &self.metrics {
+            Some(metrics) => builder.metrics(metrics),
+            None => builder,
+        };
         Ok((builder, self.router))
     }
 
-    fn add_route(&mut self, method: &str, pattern: &str, handler: CHandler) -> Result<()> {
+    pub(crate) fn add_route(&mut self, method: &str, pattern: &str, handler: impl Handler) -> Result<()> {
         check_method(method)?;
         check_pattern(pattern)?;
         let router = std::mem::take(&mut self.router);
@@ -208,6 +214,8 @@ pub extern "C" fn porter_config_new() -> Option<Box<PorterConfig>> {
             limits: Limits::default(),
             server_name: Some("porter".into()),
             router: Router::new(),
+            access_log: None,
+            metrics: None,
         }))
     })
 }
@@ -236,12 +244,12 @@ pub extern "C" fn porter_config_listen(config: Option<&mut PorterConfig>, addr: 
     guard(|| {
         let config = need(config, "config")?;
         let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
-        config.listens.push(Listen::Plain(addrs));
+        config.listens.push(Listen { addrs, options: ListenOptions::new() });
         Ok(PORTER_OK)
     })
 }
 
-fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
+pub(crate) fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
     let resolved: Vec<SocketAddr> =
         addr.to_socket_addrs().map_err(|e| Error::invalid(format!("cannot use address {addr:?}: {e}")))?.collect();
     if resolved.is_empty() {
@@ -272,7 +280,7 @@ pub extern "C" fn porter_config_tls_files(
         let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
         let (cert, key) = (ffi::str_arg(cert, "cert")?, ffi::str_arg(key, "key")?);
         let tls = TlsConfig::from_pem_files(cert, key).map_err(|e| Error::io("cannot load the TLS files", &e))?;
-        config.listens.push(Listen::Tls(addrs, Box::new(tls)));
+        config.listens.push(Listen { addrs, options: ListenOptions::new().tls(tls) });
         Ok(PORTER_OK)
     })
 }

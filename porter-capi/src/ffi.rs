@@ -72,6 +72,16 @@ pub(crate) fn buf_arg<'a>(ptr: *mut c_void, cap: usize, what: &str) -> Result<&'
 ///
 /// Contract (porter.h): `fd` is an open descriptor the caller owns and hands
 /// over; the caller will not use or close it again.
+/// Copies `text` and a NUL into the caller's buffer `ptr` of `cap` bytes.
+pub(crate) fn write_c_text(ptr: *mut c_char, cap: usize, text: &str, what: &str) -> Result<()> {
+    let text = std::ffi::CString::new(text).map_err(|_| Error::invalid(format!("{what} holds a NUL")))?;
+    let text = text.as_bytes_with_nul();
+    let buf = buf_arg(ptr.cast(), cap, "buf")?;
+    let dest = buf.get_mut(..text.len()).ok_or_else(|| Error::invalid(format!("buf is too small for the {what}")))?;
+    dest.copy_from_slice(text);
+    Ok(())
+}
+
 pub(crate) fn take_fd(fd: c_int) -> Result<OwnedFd> {
     if fd < 0 {
         return Err(Error::invalid("fd is negative"));

@@ -23,7 +23,8 @@
 //! Module map: [`error`] (codes, last error, guard), [`config`] (building a
 //! server, routes, the handler trampoline), [`request`] (accessors, body
 //! reader), [`response`] (building replies, bodies, streaming), [`reply`]
-//! (answering now or later), [`server`] (run, spawn, embed, stop).
+//! (answering now or later), [`server`] (run, spawn, embed, stop), [`deploy`]
+//! (PROXY protocol listeners, access log, metrics).
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
@@ -31,6 +32,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod config;
+pub mod deploy;
 pub mod error;
 mod ffi;
 pub mod reply;

@@ -62,6 +62,27 @@ pub extern "C" fn porter_request_method(request: Option<&PorterRequest>, out: Op
     read_str(request, out, |r| Ok(r.method().as_bytes()))
 }
 
+/// The client's address as text (`203.0.113.7:51234`, `[2001:db8::1]:443`),
+/// NUL-terminated, into `buf` of `cap` bytes (64 is always enough): on a
+/// `porter_config_listen_proxy` address, the one the PROXY header carries.
+///
+/// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_NOT_FOUND` (no address known: an
+/// embedded or scripted connection), `PORTER_ERR_INVALID` (`cap` too small).
+/// Ownership: `buf` is written during the call only. Thread-safety: the
+/// handler's thread, during the call.
+#[no_mangle]
+pub extern "C" fn porter_request_peer_addr(request: Option<&PorterRequest>, buf: *mut c_char, cap: usize) -> c_int {
+    guard(|| {
+        let request = need(request, "request")?;
+        let peer = request
+            .request
+            .peer_addr()
+            .ok_or_else(|| Error::new(PORTER_ERR_NOT_FOUND, "no client address is known"))?;
+        ffi::write_c_text(buf, cap, &peer.to_string(), "address")?;
+        Ok(PORTER_OK)
+    })
+}
+
 /// The path, still percent-encoded and without the query (`/a%20b`), into `*out`.
 ///
 /// Errors, ownership, thread-safety: as `porter_request_method`.

@@ -9,7 +9,6 @@
 //! waits for a running server. An embedded server is touched only on the
 //! thread that embedded it (checked, `PORTER_ERR_THREAD`).
 
-use std::ffi::CString;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -29,6 +28,13 @@ pub struct PorterServer {
     shutdown: ShutdownHandle,
     addrs: Vec<SocketAddr>,
     state: Mutex<State>,
+}
+
+impl PorterServer {
+    /// The handle that stops this server or reopens its logs, from any thread.
+    pub(crate) fn shutdown_handle(&self) -> &ShutdownHandle {
+        &self.shutdown
+    }
 }
 
 enum State {
@@ -144,11 +150,7 @@ pub extern "C" fn porter_server_local_addr(
     cap: usize,
 ) -> c_int {
     guard(|| {
-        let text = CString::new(local_addr(server, index)?.to_string()).map_err(|_| Error::invalid("address"))?;
-        let text = text.as_bytes_with_nul();
-        let buf = ffi::buf_arg(buf.cast(), cap, "buf")?;
-        let dest = buf.get_mut(..text.len()).ok_or_else(|| Error::invalid("buf is too small for the address"))?;
-        dest.copy_from_slice(text);
+        ffi::write_c_text(buf, cap, &local_addr(server, index)?.to_string(), "address")?;
         Ok(PORTER_OK)
     })
 }

@@ -67,6 +67,26 @@ check_hello() {
   expect missing "$(curl -s -o /dev/null -w '%{http_code}' "$base/nope.txt")" "404"
   expect pipelined "$(curl -s "$base/plaintext" "$base/worker" "$base/plaintext" | tr '\n' ' ')" \
     "Hello, World!answered by a worker thread Hello, World!"
+  # Behind a load balancer: the PROXY listener takes the client address from the header.
+  local proxy; proxy="$(sed -n 's|^proxy on http://||p' "$work/$1.log")"
+  expect whoami-proxied "$(proxied "$proxy" 'PROXY TCP4 203.0.113.9 127.0.0.1 5555 80\r\n' /whoami | tail -n1)" \
+    "203.0.113.9:5555"
+  expect whoami-no-header "$(proxied "$proxy" '' /whoami)" ""
+  # Metrics count what was answered (the first /plaintext above, among others).
+  curl -s "$base/metrics" | grep -qE '^porter_requests_total\{class="2xx"\} [1-9]' || fail "metrics: $(curl -s "$base/metrics")"
+  # The access log: a Combined line per reply, written by porter's writer thread.
+  for _ in $(seq 1 100); do grep -q '"GET /plaintext HTTP/1.1" 200 13' "$work/access.log" && break; sleep 0.1; done
+  grep -q '"GET /plaintext HTTP/1.1" 200 13' "$work/access.log" || fail "access log: $(cat "$work/access.log")"
+  grep -q '^203.0.113.9 - - \[.*"GET /whoami HTTP/1.1" 200' "$work/access.log" || fail "access log lacks the proxied client"
+}
+
+# proxied ADDR HEADER PATH: sends HEADER (printf format) then a GET of PATH on a raw connection; prints the body.
+proxied() {
+  local host="${1%:*}" port="${1##*:}"
+  exec 3<>"/dev/tcp/$host/$port"
+  printf "$2"'GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' "$3" >&3
+  sed -n '/^\r$/,$p' <&3 2>/dev/null | tail -n +2  # a refused connection may be reset
+  exec 3<&-
 }
 
 stop() { # stop: SIGTERM, then the exit status must be 0
@@ -79,8 +99,17 @@ stop() { # stop: SIGTERM, then the exit status must be 0
 mkdir -p "$work/www"
 echo '<h1>porter from C</h1>' >"$work/www/index.html"
 
-start hello "$work/hello" 127.0.0.1:0 "$work/www"
-check_hello
+start hello env HELLO_ACCESS_LOG="$work/access.log" HELLO_PROXY=127.0.0.1:0 "$work/hello" 127.0.0.1:0 "$work/www"
+check_hello hello
+# Log rotation: rename, SIGUSR1 (porter_server_reopen_logs), and new lines go to a new file.
+mv "$work/access.log" "$work/access.log.1"
+kill -USR1 "$pid"
+for _ in $(seq 1 100); do [ -e "$work/access.log" ] && break; sleep 0.1; done
+[ -e "$work/access.log" ] || fail "SIGUSR1 did not reopen the access log"
+curl -s "http://$addr/plaintext?after-rotation" >/dev/null
+for _ in $(seq 1 100); do grep -q 'after-rotation' "$work/access.log" && break; sleep 0.1; done
+grep -q 'after-rotation' "$work/access.log" || fail "no line in the reopened access log"
+grep -q 'after-rotation' "$work/access.log.1" && fail "a line after the rotation went to the old file"
 stop
 echo "c-examples: hello ok"
 
@@ -99,9 +128,10 @@ expect shared-quit "$(curl -s "http://$addr/quit")" "bye"
 wait "$pid" || fail "embed-shared failed"
 echo "c-examples: embed (shared library) ok"
 
-start valgrind valgrind --error-exitcode=1 --leak-check=full --log-file="$work/valgrind.txt" \
-  "$work/hello" 127.0.0.1:0 "$work/www"
-check_hello
+rm -f "$work/access.log"
+start valgrind env HELLO_ACCESS_LOG="$work/access.log" HELLO_PROXY=127.0.0.1:0 \
+  valgrind --error-exitcode=1 --leak-check=full --log-file="$work/valgrind.txt" "$work/hello" 127.0.0.1:0 "$work/www"
+check_hello valgrind
 stop
 cp "$work/valgrind.txt" "$root/target/c-examples-valgrind.txt" 2>/dev/null || true
 grep -E 'ERROR SUMMARY|definitely|indirectly|possibly' "$work/valgrind.txt" | sed 's/^==[0-9]*== /valgrind: /'
