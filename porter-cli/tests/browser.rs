@@ -13,97 +13,36 @@
 //! Both ways of serving are covered: the built-in demo (embedded assets) and
 //! `--root porter-cli/demo` (the same files from disk).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::time::Duration;
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{exchange, porter_command, Porter, Scratch, SAFETY};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The status line the demo's script writes when all four assets arrived.
 const RENDERED: &str = "JavaScript ran; stylesheet applied; logo loaded.";
 const ASSETS: [&str; 4] = ["/", "/style.css", "/app.js", "/logo.svg"];
-/// A safety net against hangs, never a synchronisation: a test that hits it fails.
-const SAFETY: Duration = Duration::from_secs(60);
 
-/// A running `porter` and the lines of its stderr.
-struct Porter {
-    child: Child,
-    url: String,
-    lines: Receiver<String>,
+/// Starts `porter` with `extra` flags; its access log goes to stderr, read by the test.
+fn start(extra: &[&str]) -> Porter {
+    Porter::spawn(porter_command().args(["--listen", "127.0.0.1:0", "--threads", "1"]).args(extra))
 }
 
-impl Porter {
-    fn start(extra: &[&str]) -> Porter {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_porter"))
-            .args(["--listen", "127.0.0.1:0", "--threads", "1"])
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start porter");
-        let (send, lines) = mpsc::channel();
-        let stderr = child.stderr.take().expect("porter's stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let startup = lines.recv_timeout(SAFETY).expect("porter's startup line");
-        let url = startup
-            .split_whitespace()
-            .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {startup:?}"))
-            .trim_end_matches(',')
-            .to_string();
-        Porter { child, url, lines }
-    }
-
-    /// Requests `path` itself and returns every log line up to that request's.
-    fn log_until_sentinel(&self, path: &str) -> Vec<String> {
-        let addr = self.url.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).expect("connect to porter");
-        stream.set_read_timeout(Some(SAFETY)).expect("timeout");
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").expect("send sentinel");
-        let mut reply = Vec::new();
-        stream.read_to_end(&mut reply).expect("sentinel reply");
-        let mut seen = Vec::new();
-        loop {
-            let line = self.lines.recv_timeout(SAFETY).expect("porter's access log");
-            let done = line.contains(&format!("\"GET {path} HTTP/1.1\""));
-            seen.push(line);
-            if done {
-                return seen;
-            }
+/// Requests `path` itself and returns every log line up to that request's.
+fn log_until_sentinel(porter: &Porter, path: &str) -> Vec<String> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let reply = exchange(porter.addr, request.as_bytes());
+    assert!(reply.starts_with(b"HTTP/1.1 "), "sentinel reply: {:?}", String::from_utf8_lossy(&reply));
+    let mut seen = Vec::new();
+    loop {
+        let line = porter.next_line();
+        let done = line.contains(&format!("\"GET {path} HTTP/1.1\""));
+        seen.push(line);
+        if done {
+            return seen;
         }
-    }
-}
-
-impl Drop for Porter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A fresh, empty Chromium profile directory, removed afterwards.
-struct Profile(PathBuf);
-
-impl Profile {
-    fn new(tag: &str) -> Profile {
-        let dir = std::env::temp_dir().join(format!("porter-browser-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("profile dir");
-        Profile(dir)
-    }
-}
-
-impl Drop for Profile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -154,18 +93,18 @@ fn statuses(lines: &[String], path: &str) -> Vec<u16> {
 
 /// Two page loads with one profile: rendered both times, 200s then 304s.
 fn loads_then_revalidates(tag: &str, porter: &Porter) {
-    let profile = Profile::new(tag);
-    let first = dump_dom(&format!("{}/", porter.url), &profile.0);
+    let profile = Scratch::new(&format!("browser-{tag}"));
+    let first = dump_dom(&format!("{}/", porter.url()), profile.dir());
     assert!(first.contains(RENDERED) && first.contains("class=\"status ok\""), "first load rendered:\n{first}");
     assert!(first.contains("<h1>porter</h1>"), "{first}");
-    let log = porter.log_until_sentinel("/sentinel-1");
+    let log = log_until_sentinel(porter, "/sentinel-1");
     for path in ASSETS {
         assert_eq!(statuses(&log, path).first(), Some(&200), "first load of {path}; log:\n{}", log.join("\n"));
     }
 
-    let second = dump_dom(&format!("{}/", porter.url), &profile.0);
+    let second = dump_dom(&format!("{}/", porter.url()), profile.dir());
     assert!(second.contains(RENDERED), "second load rendered:\n{second}");
-    let log = porter.log_until_sentinel("/sentinel-2");
+    let log = log_until_sentinel(porter, "/sentinel-2");
     for path in ASSETS {
         let seen = statuses(&log, path);
         assert!(
@@ -178,7 +117,7 @@ fn loads_then_revalidates(tag: &str, porter: &Porter) {
 
 #[test]
 fn chromium_renders_the_built_in_demo_and_revalidates_it() {
-    let porter = Porter::start(&[]);
+    let porter = start(&[]);
     loads_then_revalidates("embedded", &porter);
 }
 
@@ -186,6 +125,6 @@ fn chromium_renders_the_built_in_demo_and_revalidates_it() {
 fn chromium_renders_the_demo_from_disk_and_revalidates_it() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
     let root = demo.to_str().expect("utf-8 path");
-    let porter = Porter::start(&["--root", root, "--cache-control", "no-cache"]);
+    let porter = start(&["--root", root, "--cache-control", "no-cache"]);
     loads_then_revalidates("disk", &porter);
 }

@@ -8,97 +8,36 @@
 //! path), a custom 404 page, per-host max_body (declared and chunked), and
 //! `porter check`'s output and exit status, including on the example config.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
 
-/// A safety net against hangs, never a synchronisation: a test that hits it fails.
-const SAFETY: Duration = Duration::from_secs(20);
+use common::{exchange, porter_command, wait_for, wait_listening, Porter, Scratch, PORTER};
 
-/// A scratch directory, removed afterwards.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("porter-cli-config-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-
-    fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(name);
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("dirs");
-        std::fs::write(&path, contents).expect("write scratch file");
-        path
-    }
+/// Starts `porter --config CONFIG` without an access log.
+fn start(config: &Path) -> Porter {
+    Porter::spawn(porter_command().arg("--config").arg(config).arg("--no-access-log"))
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A running `porter --config` and its plain-HTTP address.
-struct Porter {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Porter {
-    /// Starts porter and waits for its startup line, which names the address.
-    fn start(config: &Path) -> Porter {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_porter"))
-            .arg("--config")
-            .arg(config)
-            .arg("--no-access-log")
-            .env_remove("RUST_LOG")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start porter");
-        let stderr = child.stderr.take().expect("porter's stderr");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
-        let startup = lines.recv_timeout(SAFETY).expect("porter's startup line");
-        let url = startup.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{startup}"));
-        let addr = url.trim_start_matches("http://").trim_end_matches(',').parse().expect("an address");
-        Porter { child, addr }
-    }
-
+/// Requests with literal bytes, each on a new connection.
+trait Requests {
     /// Sends `request` (which should say `Connection: close`) and reads the whole reply.
-    fn send(&self, request: &str) -> Reply {
-        self.send_bytes(request.as_bytes())
-    }
+    fn send(&self, request: &str) -> Reply;
+    /// `GET path` for `host`.
+    fn get(&self, host: &str, path: &str) -> Reply;
+}
 
-    fn send_bytes(&self, request: &[u8]) -> Reply {
-        let mut stream = TcpStream::connect(self.addr).expect("connect to porter");
-        stream.set_read_timeout(Some(SAFETY)).expect("timeout");
-        stream.write_all(request).expect("send request");
-        let mut raw = Vec::new();
-        // A refusal may close while part of a body is unsent; what was answered is read.
-        let _ = stream.read_to_end(&mut raw);
-        Reply::parse(&raw)
+impl Requests for Porter {
+    fn send(&self, request: &str) -> Reply {
+        Reply::parse(&exchange(self.addr, request.as_bytes()))
     }
 
     fn get(&self, host: &str, path: &str) -> Reply {
         self.send(&format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"))
-    }
-}
-
-impl Drop for Porter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -181,8 +120,8 @@ root = "b"
 
 #[test]
 fn hosts_answer_by_name_with_the_default_for_the_rest() {
-    let s = Scratch::new("hosts");
-    let porter = Porter::start(&two_host_site(&s));
+    let s = Scratch::new("config-hosts");
+    let porter = start(&two_host_site(&s));
     for host in ["a.test", "A.TEST:8080", "www.a.test", "x.y.a.test"] {
         let r = porter.get(host, "/");
         assert_eq!((r.status, r.body.as_str()), (200, "home page"), "Host: {host}");
@@ -197,8 +136,8 @@ fn hosts_answer_by_name_with_the_default_for_the_rest() {
 
 #[test]
 fn status_and_redirect_locations() {
-    let s = Scratch::new("kinds");
-    let porter = Porter::start(&two_host_site(&s));
+    let s = Scratch::new("config-kinds");
+    let porter = start(&two_host_site(&s));
     let r = porter.get("a.test", "/healthz");
     assert_eq!((r.status, r.body.as_str(), r.header("content-type")), (200, "ok\n", Some("text/plain")));
     let r = porter.get("a.test", "/healthzx");
@@ -216,8 +155,8 @@ fn status_and_redirect_locations() {
 
 #[test]
 fn auth_guards_a_location_and_error_pages_keep_the_challenge() {
-    let s = Scratch::new("auth");
-    let porter = Porter::start(&two_host_site(&s));
+    let s = Scratch::new("config-auth");
+    let porter = start(&two_host_site(&s));
     for path in ["/admin/", "/%61dmin/", "//admin/", "/x/../admin/"] {
         let r = porter.get("a.test", path);
         assert_eq!(r.status, 401, "{path}: no credentials");
@@ -239,8 +178,8 @@ fn auth_guards_a_location_and_error_pages_keep_the_challenge() {
 
 #[test]
 fn custom_404_page_keeps_the_status() {
-    let s = Scratch::new("notfound");
-    let porter = Porter::start(&two_host_site(&s));
+    let s = Scratch::new("config-notfound");
+    let porter = start(&two_host_site(&s));
     let r = porter.get("a.test", "/no-such-page");
     assert_eq!((r.status, r.body.as_str()), (404, "<h1>custom not found</h1>"));
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
@@ -251,8 +190,8 @@ fn custom_404_page_keeps_the_status() {
 
 #[test]
 fn a_host_max_body_refuses_declared_and_chunked_bodies() {
-    let s = Scratch::new("maxbody");
-    let porter = Porter::start(&two_host_site(&s));
+    let s = Scratch::new("config-maxbody");
+    let porter = start(&two_host_site(&s));
     let post = |host: &str, body: &str| {
         porter.send(&format!(
             "POST /healthz HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -274,12 +213,12 @@ fn a_host_max_body_refuses_declared_and_chunked_bodies() {
 }
 
 fn porter_check(file: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_porter")).arg("check").arg(file).output().expect("run porter check")
+    Command::new(PORTER).arg("check").arg(file).output().expect("run porter check")
 }
 
 #[test]
 fn check_accepts_a_valid_file_with_a_summary() {
-    let s = Scratch::new("check-ok");
+    let s = Scratch::new("config-check-ok");
     let file = two_host_site(&s);
     let out = porter_check(&file);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -290,7 +229,7 @@ fn check_accepts_a_valid_file_with_a_summary() {
 
 #[test]
 fn check_prints_each_error_with_line_and_column() {
-    let s = Scratch::new("check-bad");
+    let s = Scratch::new("config-check-bad");
     let file = s.write(
         "bad.toml",
         "[[listen]]\naddress = \"nowhere\"\n\n[[host]]\nnames = [\"a.test\"]\ndefault = true\n\n\
@@ -312,27 +251,27 @@ fn check_prints_each_error_with_line_and_column() {
     );
     assert_eq!(lines[3], format!("porter: 3 errors in {f}"));
 
-    let out = porter_check(&s.0.join("absent.toml"));
+    let out = porter_check(&s.path("absent.toml"));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.lines().next(),
-        Some(format!("{}: No such file or directory", s.0.join("absent.toml").display()).as_str())
+        Some(format!("{}: No such file or directory", s.path("absent.toml").display()).as_str())
     );
 }
 
 #[test]
 fn the_example_config_checks() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config");
-    let s = Scratch::new("example");
-    copy_dir(&example, &s.0);
+    let s = Scratch::new("config-example");
+    copy_dir(&example, s.dir());
     // The example's certificate pair is made by the user (see its header); here, by rcgen.
     let key = rcgen::KeyPair::generate().expect("key");
     let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
     let cert = cert.self_signed(&key).expect("certificate");
     s.write("tls/cert.pem", cert.pem());
     s.write("tls/key.pem", key.serialize_pem());
-    let out = porter_check(&s.0.join("porter.toml"));
+    let out = porter_check(&s.path("porter.toml"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).ends_with(": ok: 3 listeners, 2 hosts, 6 locations\n"));
@@ -354,47 +293,26 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn config_refuses_flags_it_replaces() {
-    let s = Scratch::new("flags");
+    let s = Scratch::new("config-flags");
     let file = two_host_site(&s);
-    let out = Command::new(env!("CARGO_BIN_EXE_porter"))
-        .arg("--config")
-        .arg(&file)
-        .args(["--root", "."])
-        .output()
-        .expect("run porter");
+    let out = Command::new(PORTER).arg("--config").arg(&file).args(["--root", "."]).output().expect("run porter");
     assert_eq!(out.status.code(), Some(2), "a flag error");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
 
 #[test]
 fn the_log_section_writes_json_lines_to_its_file() {
-    let s = Scratch::new("jsonlog");
+    let s = Scratch::new("config-jsonlog");
     let file = two_host_site(&s);
-    let log = s.0.join("access.json");
+    let log = s.path("access.json");
     let text = std::fs::read_to_string(&file).expect("config");
     let with_log = format!("threads = 1\n\n[log]\naccess = \"{}\"\nformat = \"json\"\n", log.display());
     let file = s.write("json.toml", text.replace("threads = 1", &with_log));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_porter"))
-        .arg("--config")
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start porter");
-    let mut startup = String::new();
-    BufReader::new(child.stderr.take().expect("stderr")).read_line(&mut startup).expect("startup line");
-    let url = startup.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{startup}"));
-    let porter = Porter { child, addr: url.trim_start_matches("http://").trim_end_matches(',').parse().expect("addr") };
+    let porter = Porter::spawn(porter_command().arg("--config").arg(&file));
     assert_eq!(porter.get("a.test", "/healthz").status, 200);
     // The writer thread hands the line to the file on its own schedule: wait for it.
-    let give_up = std::time::Instant::now() + SAFETY;
-    let line = loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().next() {
-            break line.to_string();
-        }
-        assert!(std::time::Instant::now() < give_up, "no access line in {}", log.display());
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let first_line = || std::fs::read_to_string(&log).ok()?.lines().next().map(str::to_string);
+    let line = wait_for(first_line, &format!("an access line in {}", log.display()));
     assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
     assert!(line.contains(r#""target":"/healthz""#) && line.contains(r#""status":200"#), "{line}");
     assert!(line.contains(r#""host":"a.test""#), "{line}");
@@ -409,9 +327,9 @@ fn site_with(s: &Scratch, name: &str, first_location: &str) -> PathBuf {
 
 #[test]
 fn a_metrics_location_shows_the_servers_own_counters() {
-    let s = Scratch::new("metrics");
+    let s = Scratch::new("config-metrics");
     let file = site_with(&s, "metrics.toml", "[[host.location]]\npath = \"/metrics\"\nmetrics = true\n");
-    let porter = Porter::start(&file);
+    let porter = start(&file);
     assert_eq!(porter.get("a.test", "/healthz").status, 200);
     assert_eq!(porter.get("a.test", "/healthz").status, 200);
     assert_eq!(porter.get("a.test", "/missing").status, 404);
@@ -429,31 +347,25 @@ fn a_systemd_listener_serves_the_socket_systemd_passes() {
     if Command::new("systemd-socket-activate").arg("--help").output().is_err() {
         panic!("systemd-socket-activate (Debian package systemd) is missing; ./scripts/test.sh installs it");
     }
-    let s = Scratch::new("systemd");
+    let s = Scratch::new("config-systemd");
     let file = two_host_site(&s);
     let text = std::fs::read_to_string(&file).expect("config");
     let file = s.write("systemd.toml", text.replace("address = \"127.0.0.1:0\"", "systemd = true"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let addr: SocketAddr = ([127, 0, 0, 1], common::free_port()).into();
     // systemd-socket-activate binds the port, and at the first connection execs porter with it as fd 3.
     let child = Command::new("systemd-socket-activate")
-        .args(["-l", &addr.to_string(), env!("CARGO_BIN_EXE_porter"), "--config"])
+        .args(["-l", &addr.to_string(), PORTER, "--config"])
         .arg(&file)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start systemd-socket-activate");
-    let give_up = std::time::Instant::now() + SAFETY;
-    while TcpStream::connect(addr).is_err() {
-        assert!(std::time::Instant::now() < give_up, "systemd-socket-activate never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut porter = Porter { child, addr };
+    wait_listening(addr);
+    let mut porter = Porter::adopt(child, addr);
     assert_eq!(porter.get("a.test", "/healthz").body, "ok\n");
     assert_eq!(porter.get("b.test", "/").body, "site b");
     // The exec'd porter has systemd-socket-activate's pid: SIGTERM drains it, and it exits cleanly.
-    let pid = porter.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
-    let status = porter.child.wait().expect("porter exits");
+    porter.signal("TERM");
+    let status = porter.wait_exit();
     assert!(status.success(), "{status}");
 }

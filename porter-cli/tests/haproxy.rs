@@ -12,98 +12,51 @@
 //!   only connections that fail (`retry-on conn-failure`, what a closed
 //!   listener gives): a request porter dropped would show as a failure.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-/// A safety net against hangs, never a synchronisation: a test that hits it fails.
-const SAFETY: Duration = Duration::from_secs(30);
-
-/// A scratch directory, removed afterwards.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("porter-haproxy-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{connect, free_port, porter_command, read_head, wait_for, wait_until, Porter, Scratch, SAFETY};
 
 /// One `porter --config` backend: it answers `/` with its name and logs to `access-NAME-N.log`.
-struct Porter {
+struct Backend {
     name: &'static str,
-    child: Child,
-    addr: SocketAddr,
+    porter: Porter,
     log: PathBuf,
 }
 
-impl Porter {
+impl Backend {
     /// Starts backend `name` on `port` (0: any) with a PROXY-protocol listener.
-    fn start(dir: &Scratch, name: &'static str, port: u16) -> Porter {
+    fn start(dir: &Scratch, name: &'static str, port: u16) -> Backend {
         // Each process its own log, so a restarted backend's lines are its own.
         static STARTS: AtomicUsize = AtomicUsize::new(0);
         let n = STARTS.fetch_add(1, Ordering::Relaxed);
         let log = dir.path(&format!("access-{name}-{n}.log"));
         let config = dir.path(&format!("porter-{name}-{n}.toml"));
-        std::fs::write(&config, backend_config(name, port, &log, &dir.0)).expect("write porter config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_porter"))
-            .arg("--config")
-            .arg(&config)
-            .args(["--shutdown-grace", "20"])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start porter");
-        let mut stderr = BufReader::new(child.stderr.take().expect("porter's stderr"));
-        let mut startup = String::new();
-        stderr.read_line(&mut startup).expect("porter's startup line");
-        let url = startup.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{startup}"));
-        let addr = url.trim_start_matches("http://").trim_end_matches(',').parse().expect("an address");
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Porter { name, child, addr, log }
+        std::fs::write(&config, backend_config(name, port, &log, dir.dir())).expect("write porter config");
+        let porter = Porter::spawn(porter_command().arg("--config").arg(&config).args(["--shutdown-grace", "20"]));
+        Backend { name, porter, log }
     }
 
-    /// SIGTERM: porter starts draining.
-    fn terminate(&self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    fn addr(&self) -> SocketAddr {
+        self.porter.addr
     }
 
     /// Waits for the drained process to exit, which must be clean; returns its port.
     fn wait_exit(mut self) -> u16 {
-        let status = self.child.wait().expect("porter exits");
+        let status = self.porter.wait_exit();
         assert!(status.success(), "porter {} after SIGTERM: {status}", self.name);
-        self.addr.port()
+        self.addr().port()
     }
 
     /// The access log's lines (the writer thread may still hold the newest: callers wait).
     fn logged(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log).unwrap_or_default().lines().map(str::to_string).collect()
-    }
-}
-
-impl Drop for Porter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -176,18 +129,16 @@ impl Haproxy {
 
     /// Waits until both backends answer through HAProxy (both are up in its view).
     fn wait_both_up(&self, names: [&str; 2]) {
-        let give_up = Instant::now() + SAFETY;
         let mut seen = [false, false];
-        while seen != [true, true] {
-            assert!(Instant::now() < give_up, "HAProxy never reached both backends: {seen:?}");
+        let both_seen = || {
             if let Ok((200, body)) = self.get("/") {
                 for (i, name) in names.iter().enumerate() {
                     seen[i] |= body.trim() == *name;
                 }
-            } else {
-                std::thread::sleep(Duration::from_millis(20)); // HAProxy still starting
             }
-        }
+            seen == [true, true]
+        };
+        wait_until(both_seen, "HAProxy reaches both backends");
     }
 }
 
@@ -236,11 +187,6 @@ fn parse_reply(raw: &str) -> (u16, String) {
     (status, body)
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// `curl` from source address 127.0.0.2 (loopback holds all of 127/8): the body.
 fn curl_from_127_0_0_2(url: &str) -> String {
     let out = Command::new("curl")
@@ -251,24 +197,19 @@ fn curl_from_127_0_0_2(url: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Waits until `porter`'s access log has a line for `path` (or a path it starts); returns the line.
-fn wait_logged(porter: &Porter, path: &str) -> String {
-    let give_up = Instant::now() + SAFETY;
-    loop {
-        let wanted = format!("\"GET {path}");
-        if let Some(line) = porter.logged().into_iter().find(|l| l.contains(&wanted)) {
-            return line;
-        }
-        assert!(Instant::now() < give_up, "porter {} never logged {path}", porter.name);
-        std::thread::sleep(Duration::from_millis(20)); // the log writer thread flushes on its own
-    }
+/// Waits until `backend`'s access log has a line for `path` (or a path it starts); returns the line.
+fn wait_logged(backend: &Backend, path: &str) -> String {
+    let wanted = format!("\"GET {path}");
+    // The log writer thread flushes on its own schedule.
+    let line = || backend.logged().into_iter().find(|l| l.contains(&wanted));
+    wait_for(line, &format!("porter {} logs {path}", backend.name))
 }
 
 #[test]
 fn porter_logs_the_client_address_haproxy_sends_in_proxy_v2() {
-    let dir = Scratch::new("address");
-    let (a, b) = (Porter::start(&dir, "a", 0), Porter::start(&dir, "b", 0));
-    let haproxy = Haproxy::start(&dir, [a.addr, b.addr]);
+    let dir = Scratch::new("haproxy-address");
+    let (a, b) = (Backend::start(&dir, "a", 0), Backend::start(&dir, "b", 0));
+    let haproxy = Haproxy::start(&dir, [a.addr(), b.addr()]);
     haproxy.wait_both_up(["a", "b"]);
 
     // Round robin: four requests reach both backends.
@@ -277,13 +218,13 @@ fn porter_logs_the_client_address_haproxy_sends_in_proxy_v2() {
         let body = curl_from_127_0_0_2(&format!("http://{}/probe-{i}", haproxy.addr));
         answered_by.push(body.trim().to_string());
     }
-    for porter in [&a, &b] {
-        let probes: Vec<usize> = (0..4).filter(|&i| answered_by[i] == porter.name).collect();
-        assert!(!probes.is_empty(), "{} answered none of {answered_by:?}", porter.name);
+    for backend in [&a, &b] {
+        let probes: Vec<usize> = (0..4).filter(|&i| answered_by[i] == backend.name).collect();
+        assert!(!probes.is_empty(), "{} answered none of {answered_by:?}", backend.name);
         for i in probes {
-            let line = wait_logged(porter, &format!("/probe-{i}"));
+            let line = wait_logged(backend, &format!("/probe-{i}"));
             // Combined Log Format starts with the client address: HAProxy's client, not HAProxy.
-            assert!(line.starts_with("127.0.0.2 "), "porter {} logged {line:?}", porter.name);
+            assert!(line.starts_with("127.0.0.2 "), "porter {} logged {line:?}", backend.name);
         }
     }
 }
@@ -297,16 +238,9 @@ struct Download {
 
 impl Download {
     fn start(haproxy: &Haproxy, path: &str) -> Download {
-        let mut stream = TcpStream::connect(haproxy.addr).expect("connect to HAProxy");
-        stream.set_read_timeout(Some(SAFETY)).expect("timeout");
+        let mut stream = connect(haproxy.addr);
         write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").expect("send");
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            assert_eq!(stream.read(&mut byte).expect("head"), 1, "closed inside the head");
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8_lossy(&head).into_owned();
+        let head = read_head(&mut stream);
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         let server = head.lines().find_map(|l| l.strip_prefix("server: porter-").or(l.strip_prefix("Server: porter-")));
         Download { stream, backend: server.unwrap_or_else(|| panic!("no Server header: {head}")).to_string() }
@@ -328,11 +262,11 @@ fn pattern() -> Vec<u8> {
 
 #[test]
 fn a_rolling_restart_behind_haproxy_loses_no_request() {
-    let dir = Scratch::new("rolling");
+    let dir = Scratch::new("haproxy-rolling");
     std::fs::create_dir_all(dir.path("files")).expect("files dir");
     std::fs::write(dir.path("files/big.bin"), pattern()).expect("big file");
-    let (a, b) = (Porter::start(&dir, "a", 0), Porter::start(&dir, "b", 0));
-    let haproxy = Arc::new(Haproxy::start(&dir, [a.addr, b.addr]));
+    let (a, b) = (Backend::start(&dir, "a", 0), Backend::start(&dir, "b", 0));
+    let haproxy = Arc::new(Haproxy::start(&dir, [a.addr(), b.addr()]));
     haproxy.wait_both_up(["a", "b"]);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -364,18 +298,18 @@ fn a_rolling_restart_behind_haproxy_loses_no_request() {
     // one takes its port. Requests keep flowing before, while a backend is
     // down, and after.
     wait_more(&sent, 10);
-    first.terminate();
+    first.porter.signal("TERM");
     wait_more(&sent, 10);
     let body = download.finish();
     assert!(body.len() == BIG && body == pattern(), "the download in flight completed intact ({} bytes)", body.len());
     let (name, port) = (first.name, first.wait_exit());
-    let first = Porter::start(&dir, name, port);
+    let first = Backend::start(&dir, name, port);
     // The client's own requests reaching the new porter prove HAProxy routes to it again.
     wait_logged(&first, "/req-");
-    second.terminate();
+    second.porter.signal("TERM");
     let (name, port) = (second.name, second.wait_exit());
     wait_more(&sent, 10);
-    let second = Porter::start(&dir, name, port);
+    let second = Backend::start(&dir, name, port);
     wait_logged(&second, "/req-");
     wait_more(&sent, 10);
 
@@ -389,9 +323,5 @@ fn a_rolling_restart_behind_haproxy_loses_no_request() {
 /// Waits until the client has sent `n` more requests than now.
 fn wait_more(sent: &AtomicUsize, n: usize) {
     let target = sent.load(Ordering::Relaxed) + n;
-    let give_up = Instant::now() + SAFETY;
-    while sent.load(Ordering::Relaxed) < target {
-        assert!(Instant::now() < give_up, "the client stalled");
-        std::thread::yield_now();
-    }
+    wait_until(|| sent.load(Ordering::Relaxed) >= target, "the client sends more requests");
 }

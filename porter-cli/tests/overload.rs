@@ -2,10 +2,14 @@
 //! lowered with `prlimit` for the child process only) backs off instead of
 //! spinning on `accept`, and keeps serving the connections it has.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{free_port, wait_listening, PORTER};
 
 /// The porter binary, with its fd limit lowered to `nofile`, serving the
 /// built-in demo site (from memory: answering needs no descriptor) on an
@@ -15,7 +19,7 @@ fn porter_with_fd_limit(nofile: u32) -> (Child, SocketAddr) {
     let child = Command::new("prlimit")
         .arg(format!("--nofile={nofile}:{nofile}"))
         .arg("--")
-        .arg(env!("CARGO_BIN_EXE_porter"))
+        .arg(PORTER)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--threads", "1", "--quiet"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -23,17 +27,8 @@ fn porter_with_fd_limit(nofile: u32) -> (Child, SocketAddr) {
         .spawn()
         .expect("prlimit (util-linux) runs porter; ./scripts/test.sh installs what the tests need");
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let give_up = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < give_up, "porter did not start listening");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_listening(addr);
     (child, addr)
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
 }
 
 /// User + system CPU time of `pid`, in clock ticks (fields 14 and 15 of stat).

@@ -22,6 +22,8 @@
 //!   lines; file, stderr or the `log` crate) and Prometheus counters.
 //! - [`Handler`]: anything answering a [`Request`] with a [`Response`]; closures,
 //!   [`Router`] and [`Files`] are handlers.
+//! - [`CleanPath`]: a request path normalized exactly as [`Files`] serves it,
+//!   for routing of your own in front of it.
 //! - `event_loop`, `conn`, `proto`, `sys`: the loop, the connection state machine,
 //!   the HTTP/1.1 wire, and the system calls (private).
 
@@ -43,6 +45,7 @@ mod handler;
 mod limits;
 mod listen;
 mod observe;
+mod path;
 mod proto;
 mod request;
 mod responder;
@@ -62,6 +65,7 @@ pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;
 pub use listen::ListenOptions;
 pub use observe::{AccessLog, LogFormat, Metrics};
+pub use path::{CleanPath, PathError};
 pub use proto::encode::reason_phrase;
 pub use request::{Request, Version};
 pub use responder::Responder;

@@ -13,7 +13,7 @@ pub mod status;
 
 use std::sync::Arc;
 
-use porter::{BasicAuth, ErrorPages, Handler, Protected, Reply, Request, Response};
+use porter::{BasicAuth, CleanPath, ErrorPages, Handler, Protected, Reply, Request, Response};
 
 use crate::config::{Config, Host, Location, LocationKind};
 use hosts::HostTable;
@@ -109,7 +109,7 @@ impl Handler for Site {
 impl HostHandler {
     /// The location for this request, or the refusal (400 for a malformed path, 404 for none).
     fn location(&self, request: &Request) -> Result<&dyn Handler, Response> {
-        let path = path::clean(request.path()).ok_or_else(|| Response::error(400))?;
+        let path = CleanPath::parse(request.path()).map_err(|_| Response::error(400))?;
         let found = self.locations.iter().find(|(prefix, _)| path.starts_with(prefix));
         found.map(|(_, handler)| &**handler).ok_or_else(|| Response::error(404))
     }

@@ -18,9 +18,7 @@
 //! host name checked against RFC 3986's `reg-name`/IP-literal characters, and
 //! the result is checked once more (RFC 9110 §5.5) before it is sent.
 
-use porter::{Handler, Reply, Request, Response};
-
-use super::path::CleanPath;
+use porter::{CleanPath, Handler, Reply, Request, Response};
 
 /// A parsed `to` template.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +149,7 @@ pub struct Redirect {
 
 impl Redirect {
     fn respond(&self, request: &Request) -> Response {
-        let Some(path) = super::path::clean(request.path()) else { return Response::error(400) };
+        let Ok(path) = CleanPath::parse(request.path()) else { return Response::error(400) };
         let host = match request.host() {
             Some(authority) => match super::hosts::host_name(authority) {
                 Some(name) => name,
@@ -184,7 +182,7 @@ mod tests {
     use super::*;
 
     fn expand(template: &str, path: &str, query: Option<&str>) -> String {
-        let path = super::super::path::clean(path).unwrap();
+        let path = CleanPath::parse(path).unwrap();
         let values = Values { scheme: "https", host: "example.com", path: &path, query };
         Template::parse(template).unwrap().expand(&values)
     }

@@ -9,8 +9,8 @@
 use std::fmt::Write;
 use std::time::SystemTime;
 
-use super::path::percent_encode_into;
 use super::source::Listed;
+use crate::path::percent_encode_into;
 
 /// The listing page of the directory at URL path `url_path` (decoded, ending with `/`).
 pub(super) fn render(url_path: &str, mut entries: Vec<Listed>) -> String {

@@ -5,7 +5,8 @@
 //! 1. method: `GET` and `HEAD` are served, `OPTIONS` answers `204` with
 //!    `Allow`, anything else `405` with `Allow` (RFC 9110 §15.5.6), from the head
 //!    alone so a refused body is never read;
-//! 2. [`path`]: percent-decode, refuse, remove dot-segments, hide dotfiles;
+//! 2. [`path`]: normalize ([`CleanPath`]: percent-decode,
+//!    refuse, remove dot-segments), hide dotfiles;
 //! 3. [`source`]: find what the path names (disk: `openat2` beneath the root,
 //!    symlinks checked; memory: a table); a directory redirects to its slashed
 //!    form, serves its index file, or (optionally) a [`listing`];
@@ -46,11 +47,12 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use crate::handler::{Handler, Reply};
+use crate::path::CleanPath;
 use crate::request::Request;
 use crate::response::Response;
 
 use cache::CacheRules;
-use path::{clean_path, CleanPath};
+use path::{clean_path, directory_url, relative};
 use reply::{Ask, Representation};
 use source::{Disk, Memory, Node, Source};
 
@@ -189,12 +191,12 @@ impl Files {
     /// `GET`/`HEAD`: the file, a redirect, a listing; `Err` is the status of a refusal.
     fn serve(&self, ask: &impl Ask) -> Result<Response, u16> {
         let clean = self.clean(ask.path())?;
-        let rel = clean.relative();
+        let rel = relative(&clean);
         match self.source.find(&rel, self.hidden)? {
-            Node::Dir if !clean.trailing_slash => Ok(redirect_to_directory(&clean, ask.query())),
+            Node::Dir if !clean.has_trailing_slash() => Ok(redirect_to_directory(&clean, ask.query())),
             Node::Dir => self.serve_directory(ask, &rel),
             // A file named like a directory (`/a.txt/`).
-            Node::File(_) if clean.trailing_slash => Err(404),
+            Node::File(_) if clean.has_trailing_slash() => Err(404),
             Node::File(entity) => Ok(self.representation(ask, entity, &rel).respond(ask)),
         }
     }
@@ -251,7 +253,7 @@ impl Files {
     fn options(&self, ask: &impl Ask) -> Result<Response, u16> {
         if ask.path() != "*" {
             let clean = self.clean(ask.path())?;
-            self.source.find(&clean.relative(), self.hidden)?;
+            self.source.find(&relative(&clean), self.hidden)?;
         }
         Ok(Response::new(204).header("Allow", ALLOW))
     }
@@ -278,7 +280,7 @@ fn method_not_allowed() -> Response {
 
 /// `301` to the directory's slashed path, keeping the query.
 fn redirect_to_directory(clean: &CleanPath, query: Option<&str>) -> Response {
-    let mut location = clean.directory_url();
+    let mut location = directory_url(clean);
     if let Some(query) = query {
         location.push('?');
         location.push_str(query);
