@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpus, fuzz/seeds/<target>/, from the literal
-requests below. Layout (see porter/src/fuzzing.rs): `head` seeds are
-[selector] + bytes; `chunked` and `conn` seeds are [selector, 0] + bytes
+requests below. Layout (see porter/src/fuzzing.rs): `head` and `proxy`
+seeds are [selector] + bytes; `chunked` and `conn` seeds are [selector, 0] + bytes
 (0 piece sizes: the payload in one read). Run from anywhere; rewrites the
 seeds in place. libFuzzer's working corpus goes to fuzz/corpus/ (ignored)."""
 
@@ -51,6 +51,18 @@ CONNS = [
     GET * 10,
 ]
 
+V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+PROXIES = [
+    b"PROXY TCP4 203.0.113.7 198.51.100.2 51234 80\r\nGET / HTTP/1.1\r\n",
+    b"PROXY TCP6 2001:db8::1 2001:db8::2 51234 443\r\n",
+    b"PROXY UNKNOWN\r\n",
+    b"PROXY UNKNOWN ffff:f...f:ffff ffff:f...f:ffff 65535 65535\r\n",
+    V2_SIG + b"\x21\x11\x00\x0c" + bytes([203, 0, 113, 7, 198, 51, 100, 2]) + b"\xc8\x22\x00\x50",
+    V2_SIG + b"\x20\x00\x00\x00",  # LOCAL
+    V2_SIG + b"\x21\x21\x00\x24" + bytes(range(32)) + b"\x01\xbb\x00\x50",
+    V2_SIG + b"\x21\x11\x00\x13" + bytes(12) + b"\x04\x00\x04abcd",  # one TLV
+]
+
 
 def write(target, seeds):
     folder = os.path.join(HERE, "seeds", target)
@@ -67,6 +79,7 @@ def main():
     conns = [bytes([sel, 0]) + c for c in CONNS for sel in (0, 1)]
     conns.append(bytes([2, 1, 1]) + CONNS[1])  # one byte per read, writes cut to 4093
     write("conn", conns)
+    write("proxy", [bytes([sel]) + p for p in PROXIES for sel in (0, 255)])
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
 # each reached: executions, exec/s, coverage (libFuzzer's `cov:` = covered
 # edges, `ft:` = features) and corpus size.
 #
-#   fuzz/run.sh [SECONDS] [TARGET...]     default: 60 s each for head, chunked, conn
+#   fuzz/run.sh [SECONDS] [TARGET...]     default: 60 s each for head, chunked, conn, proxy
 #
 # Targets (porter/src/fuzzing.rs has the invariants each asserts):
 #   head     proto::parse::parse_head with framing rules, spans, prefixes
 #   chunked  the chunked / length body decoders, arbitrary fragmentation
 #   conn     the whole connection state machine over the scripted transport
+#   proxy    the PROXY protocol v1/v2 decoder, every prefix of its input
 #
 # libFuzzer instrumentation needs nightly rustc flags (-Zsanitizer, ...). This
 # script sets RUSTC_BOOTSTRAP=1, which lets a stable toolchain accept them, so
@@ -25,7 +26,7 @@ set -uo pipefail
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(head chunked conn)
+[ ${#targets[@]} -gt 0 ] || targets=(head chunked conn proxy)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1

@@ -8,7 +8,7 @@
  *   GET  /worker      answered later, by a worker pthread (porter_request_defer)
  *   GET  /stream      a chunked body produced by the worker pthread
  *   GET  /whoami      the client's address (from the PROXY header on the proxy listener)
- *   GET  /metrics     porter's counters in Prometheus text format
+ *   GET  /metrics     porter's counters in Prometheus text format (with HELLO_METRICS=1)
  *   anything else     a file under ROOT (if given), else 404
  *
  * Environment: HELLO_ACCESS_LOG=FILE writes a Combined access log to FILE
@@ -191,7 +191,7 @@ int main(int argc, char **argv) {
         || check(porter_config_route(cfg, "GET", "/worker", on_worker, &w), "route")
         || check(porter_config_route(cfg, "GET", "/stream", on_stream, &w), "route")
         || check(porter_config_route(cfg, "GET", "/whoami", whoami, NULL), "route")
-        || check(porter_config_metrics(cfg, "/metrics"), "metrics")
+        || (getenv("HELLO_METRICS") && check(porter_config_metrics(cfg, "/metrics"), "metrics"))
         || (getenv("HELLO_ACCESS_LOG")
             && check(porter_config_access_log(cfg, getenv("HELLO_ACCESS_LOG"), PORTER_LOG_COMBINED), "access log"))
         || (getenv("HELLO_PROXY") && check(porter_config_listen_proxy(cfg, getenv("HELLO_PROXY")), "proxy listener"))

@@ -99,7 +99,8 @@ stop() { # stop: SIGTERM, then the exit status must be 0
 mkdir -p "$work/www"
 echo '<h1>porter from C</h1>' >"$work/www/index.html"
 
-start hello env HELLO_ACCESS_LOG="$work/access.log" HELLO_PROXY=127.0.0.1:0 "$work/hello" 127.0.0.1:0 "$work/www"
+start hello env HELLO_ACCESS_LOG="$work/access.log" HELLO_PROXY=127.0.0.1:0 HELLO_METRICS=1 \
+  "$work/hello" 127.0.0.1:0 "$work/www"
 check_hello hello
 # Log rotation: rename, SIGUSR1 (porter_server_reopen_logs), and new lines go to a new file.
 mv "$work/access.log" "$work/access.log.1"
@@ -129,7 +130,7 @@ wait "$pid" || fail "embed-shared failed"
 echo "c-examples: embed (shared library) ok"
 
 rm -f "$work/access.log"
-start valgrind env HELLO_ACCESS_LOG="$work/access.log" HELLO_PROXY=127.0.0.1:0 \
+start valgrind env HELLO_ACCESS_LOG="$work/access.log" HELLO_PROXY=127.0.0.1:0 HELLO_METRICS=1 \
   valgrind --error-exitcode=1 --leak-check=full --log-file="$work/valgrind.txt" "$work/hello" 127.0.0.1:0 "$work/www"
 check_hello valgrind
 stop

@@ -19,6 +19,9 @@
 //!   (the handler numbers them), every request the handler saw is answered, a
 //!   porter error or `Connection: close` reply is the last thing written, the
 //!   output parses as HTTP/1.1 responses, and buffers stay bounded.
+//! - [`fuzz_proxy`]: the PROXY protocol v1/v2 decoder (`proto::proxy::decode`).
+//!   A decoded header lies in the input and within its bound, and every prefix
+//!   of the input is either still undecided or decides exactly as the whole.
 //!
 //! Input layout: the first byte selects limits and options; for `fuzz_chunked`
 //! and `fuzz_conn` the second byte says how many piece sizes follow (0–3), then
@@ -420,5 +423,30 @@ mod tests {
         }
         fuzz_conn(&seeded(0, b"POST /r HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.0\r\n\r\n"));
         fuzz_conn(&[&[1u8, 2, 3, 5][..], b"GET /b HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n\r\n"].concat());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// (d) the PROXY protocol decoder
+
+/// Decodes `data[1..]` as a PROXY header, with the v2 length bound chosen by
+/// `data[0]`, and checks the verdict against every prefix of the input.
+pub fn fuzz_proxy(data: &[u8]) {
+    let Some((&selector, input)) = data.split_first() else { return };
+    // Headers are short: longer inputs add nothing but time per prefix.
+    let input = &input[..input.len().min(2048)];
+    let max_v2 = 16 + usize::from(selector) * 4;
+    let whole = crate::proto::proxy::decode(input, max_v2);
+    if let Ok(Some(header)) = &whole {
+        assert!(header.len <= input.len(), "a header longer than its input");
+        assert!(header.len <= max_v2.max(crate::proto::proxy::V1_MAX), "a header past its bound");
+    }
+    for cut in 0..input.len() {
+        let part = crate::proto::proxy::decode(&input[..cut], max_v2);
+        match &part {
+            // Undecided: only while the whole header is not yet in the prefix.
+            Ok(None) => assert!(!matches!(&whole, Ok(Some(h)) if h.len <= cut), "prefix {cut} holds a whole header"),
+            _ => assert_eq!(part, whole, "the prefix of {cut} bytes decides differently"),
+        }
     }
 }
