@@ -105,11 +105,7 @@ pub extern "C" fn porter_response_header(
         let response = need(response, "response")?;
         let name = Bytes::copy_from_slice(ffi::str_arg(name, "name")?.as_bytes());
         let value = Bytes::copy_from_slice(ffi::str_arg(value, "value")?.as_bytes());
-        // `try_header` consumes the response on refusal; check on a scratch one.
-        Response::new(200)
-            .try_header(name.clone(), value.clone())
-            .map_err(|e| Error::invalid(format!("header refused: {e}")))?;
-        response.update(|r| r.header(name, value));
+        response.response.add_header(name, value).map_err(|e| Error::invalid(format!("header refused: {e}")))?;
         Ok(PORTER_OK)
     })
 }

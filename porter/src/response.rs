@@ -103,13 +103,26 @@ impl Response {
         Ok(self.push_header(name, value))
     }
 
+    /// Adds a header in place, or says why it cannot be sent (the response is
+    /// then unchanged): for code that holds a `&mut Response`, such as bindings.
+    pub fn add_header(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<(), HeaderError> {
+        let (name, value) = (name.into(), value.into());
+        check_header(&name, &value)?;
+        self.push_header_mut(name, value);
+        Ok(())
+    }
+
     fn push_header(mut self, name: Bytes, value: Bytes) -> Self {
+        self.push_header_mut(name, value);
+        self
+    }
+
+    fn push_header_mut(&mut self, name: Bytes, value: Bytes) {
         if is_framing_header(&name) {
             log::debug!("ignoring handler-set framing header {:?}", String::from_utf8_lossy(&name));
         } else {
             self.headers.push((name, value));
         }
-        self
     }
 
     /// The value of the first header named `name` (case-insensitive).
@@ -297,6 +310,16 @@ mod tests {
             let r = Response::new(200).try_header(name.to_string(), "v");
             assert_eq!(r.unwrap_err(), HeaderError::InvalidName, "{name:?}");
         }
+    }
+
+    #[test]
+    fn add_header_adds_in_place_and_a_refusal_changes_nothing() {
+        let mut r = Response::new(200);
+        assert_eq!(r.add_header("X-A", "1"), Ok(()));
+        assert_eq!(r.add_header("X-B", "2\r\nX-Evil: 1"), Err(HeaderError::InvalidValue));
+        assert_eq!(r.add_header("X B", "3"), Err(HeaderError::InvalidName));
+        assert_eq!(r.add_header("Content-Length", "9"), Ok(()), "porter's own framing header: ignored");
+        assert_eq!((r.header_value("x-a"), r.headers.len(), r.invalid), (Some(&b"1"[..]), 1, None));
     }
 
     #[test]
