@@ -113,7 +113,7 @@ static void *worker_main(void *arg) {
 static void plaintext(porter_request *req, void *user_data) {
     (void)user_data;
     porter_response *res = porter_response_new(200);
-    porter_response_header(res, "Content-Type", "text/plain");
+    porter_response_header_static(res, "Content-Type", "text/plain");     /* literals: no copy */
     porter_response_body_borrow(res, HELLO, sizeof HELLO - 1, NULL, NULL); /* static: no copy */
     porter_request_respond(req, res);
 }

@@ -30,6 +30,21 @@ pub(crate) fn str_arg<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
     text.to_str().map_err(|_| Error::invalid(format!("{what} is not valid UTF-8")))
 }
 
+/// The C string argument `what`, without its NUL, as bytes that live as long
+/// as the program (the caller checks them: header rules are about bytes).
+///
+/// Contract (porter.h, for the `_static` functions): a non-null `ptr` points at
+/// a NUL-terminated string that stays valid and unchanged until the program
+/// ends (a string literal).
+pub(crate) fn static_bytes_arg(ptr: *const c_char, what: &str) -> Result<&'static [u8]> {
+    if ptr.is_null() {
+        return Err(Error::null(what));
+    }
+    // SAFETY: non-null, and by the header's contract NUL-terminated, valid and
+    // unchanged for the rest of the program, so a 'static borrow is sound.
+    Ok(unsafe { CStr::from_ptr(ptr) }.to_bytes())
+}
+
 /// The byte buffer argument `what`: `len` bytes at `ptr` (null allowed when `len` is 0).
 ///
 /// Contract (porter.h): a non-null `ptr` points at `len` readable bytes that

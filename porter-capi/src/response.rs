@@ -31,8 +31,7 @@ impl PorterResponse {
     }
 
     fn set_body(&mut self, body: impl Into<Body>) {
-        let body = body.into();
-        self.update(|r| r.body(body));
+        self.response.set_body(body);
     }
 }
 
@@ -105,6 +104,28 @@ pub extern "C" fn porter_response_header(
         let response = need(response, "response")?;
         let name = Bytes::copy_from_slice(ffi::str_arg(name, "name")?.as_bytes());
         let value = Bytes::copy_from_slice(ffi::str_arg(value, "value")?.as_bytes());
+        response.response.add_header(name, value).map_err(|e| Error::invalid(format!("header refused: {e}")))?;
+        Ok(PORTER_OK)
+    })
+}
+
+/// `porter_response_header` for a name and value that are string literals (or
+/// otherwise stay valid and unchanged until the program ends): porter keeps
+/// pointers to them instead of copying, which saves two allocations per reply.
+///
+/// Errors: as `porter_response_header`. Ownership: `name` and `value` are
+/// borrowed for the rest of the program. Thread-safety: one thread at a time
+/// per response.
+#[no_mangle]
+pub extern "C" fn porter_response_header_static(
+    response: Option<&mut PorterResponse>,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    guard(|| {
+        let response = need(response, "response")?;
+        let name = Bytes::from_static(ffi::static_bytes_arg(name, "name")?);
+        let value = Bytes::from_static(ffi::static_bytes_arg(value, "value")?);
         response.response.add_header(name, value).map_err(|e| Error::invalid(format!("header refused: {e}")))?;
         Ok(PORTER_OK)
     })
@@ -297,4 +318,30 @@ pub extern "C" fn porter_body_sender_abort(sender: Option<Box<PorterBodySender>>
         need(sender, "sender")?.0.abort();
         Ok(PORTER_OK)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{PORTER_ERR_INVALID, PORTER_ERR_NULL};
+
+    #[test]
+    fn headers_are_checked_whether_copied_or_static() {
+        let mut response = porter_response_new(200);
+        let res = response.as_deref_mut();
+        assert_eq!(porter_response_header(res, c"X-Copied".as_ptr(), c"1".as_ptr()), PORTER_OK);
+        let res = response.as_deref_mut();
+        assert_eq!(porter_response_header_static(res, c"X-Static".as_ptr(), c"2".as_ptr()), PORTER_OK);
+        let res = response.as_deref_mut();
+        let split = c"3\r\nX-Evil: 1".as_ptr();
+        assert_eq!(porter_response_header_static(res, c"X-Bad".as_ptr(), split), PORTER_ERR_INVALID);
+        let res = response.as_deref_mut();
+        assert_eq!(porter_response_header_static(res, std::ptr::null(), c"v".as_ptr()), PORTER_ERR_NULL);
+        let res = response.as_deref_mut();
+        assert_eq!(porter_response_header(res, c"X Bad".as_ptr(), c"v".as_ptr()), PORTER_ERR_INVALID);
+        let sent = response.map(|r| r.into_response()).expect("a response");
+        assert_eq!(sent.header_value("x-copied"), Some(&b"1"[..]));
+        assert_eq!(sent.header_value("x-static"), Some(&b"2"[..]));
+        assert!(sent.header_value("x-bad").is_none(), "a refused header leaves the response unchanged");
+    }
 }

@@ -136,6 +136,11 @@ impl Response {
         self
     }
 
+    /// Sets the body in place (the old one is dropped): for code that holds a `&mut Response`.
+    pub fn set_body(&mut self, body: impl Into<Body>) {
+        self.body = body.into();
+    }
+
     /// Asks porter to close the connection after this response (`Connection: close`).
     pub fn close(mut self) -> Self {
         self.close = true;
@@ -320,6 +325,13 @@ mod tests {
         assert_eq!(r.add_header("X B", "3"), Err(HeaderError::InvalidName));
         assert_eq!(r.add_header("Content-Length", "9"), Ok(()), "porter's own framing header: ignored");
         assert_eq!((r.header_value("x-a"), r.headers.len(), r.invalid), (Some(&b"1"[..]), 1, None));
+    }
+
+    #[test]
+    fn set_body_replaces_the_body_in_place() {
+        let mut r = Response::text("old");
+        r.set_body("new");
+        assert_eq!((r.body.len(), r.header_value("content-type").is_some()), (Some(3), true));
     }
 
     #[test]
