@@ -16,9 +16,9 @@
 //!   other protocols (say `h2`) gets a `no_application_protocol` alert; a client
 //!   that offers none is served HTTP/1.1.
 //! - **Resumption**: stateful (a 1024-entry session cache) and stateless
-//!   (tickets sealed by ring's rotating `Ticketer`); one `ServerConfig` per
-//!   listener is shared by every worker, so a ticket issued by one worker is
-//!   accepted by the others.
+//!   (tickets sealed by ring's rotating `Ticketer`, one per handshake); one
+//!   `ServerConfig` per listener is shared by every worker, so a ticket issued
+//!   by one worker is accepted by the others.
 //! - **Crypto provider: ring.** It builds with nothing more than a C compiler
 //!   and quickly, which matters for a small embeddable module and its C users;
 //!   aws-lc-rs (rustls' default) was measured too and handshakes no faster here
@@ -145,6 +145,10 @@ impl TlsConfig {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
         config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(tls_error)?;
+        // One ticket per handshake, as OpenSSL sends after a resumption (rustls'
+        // default of two costs ~10% of the new-connection rate, bench/tls.sh);
+        // RFC 8446 §C.4: a client resumes each later connection with a new one.
+        config.send_tls13_tickets = 1;
         Ok(Arc::new(config))
     }
 }
