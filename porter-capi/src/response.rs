@@ -33,6 +33,12 @@ impl PorterResponse {
     fn set_body(&mut self, body: impl Into<Body>) {
         self.response.set_body(body);
     }
+
+    /// The two `porter_response_header` calls' common end: checked, added, or refused as invalid.
+    fn add_header(&mut self, name: Bytes, value: Bytes) -> crate::error::Result<c_int> {
+        self.response.add_header(name, value).map_err(|e| Error::invalid(format!("header refused: {e}")))?;
+        Ok(PORTER_OK)
+    }
 }
 
 /// The producer end of a streamed response body (opaque).
@@ -104,8 +110,7 @@ pub extern "C" fn porter_response_header(
         let response = need(response, "response")?;
         let name = Bytes::copy_from_slice(ffi::str_arg(name, "name")?.as_bytes());
         let value = Bytes::copy_from_slice(ffi::str_arg(value, "value")?.as_bytes());
-        response.response.add_header(name, value).map_err(|e| Error::invalid(format!("header refused: {e}")))?;
-        Ok(PORTER_OK)
+        response.add_header(name, value)
     })
 }
 
@@ -126,8 +131,7 @@ pub extern "C" fn porter_response_header_static(
         let response = need(response, "response")?;
         let name = Bytes::from_static(ffi::static_bytes_arg(name, "name")?);
         let value = Bytes::from_static(ffi::static_bytes_arg(value, "value")?);
-        response.response.add_header(name, value).map_err(|e| Error::invalid(format!("header refused: {e}")))?;
-        Ok(PORTER_OK)
+        response.add_header(name, value)
     })
 }
 

@@ -163,12 +163,10 @@ fn bind_each(addr: SocketAddr, threads: usize) -> io::Result<Vec<std::net::TcpLi
 
 /// The adopted socket for the first worker and a duplicate for each other.
 fn share(fd: OwnedFd, threads: usize) -> io::Result<Vec<std::net::TcpListener>> {
-    let first = socket::adopt_listener(fd)?;
-    let mut sockets = Vec::with_capacity(threads);
+    let mut sockets = vec![socket::adopt_listener(fd)?];
     for _ in 1..threads {
-        sockets.push(socket::duplicate_listener(&first)?);
+        sockets.push(socket::duplicate_listener(&sockets[0])?);
     }
-    sockets.insert(0, first);
     Ok(sockets)
 }
 

@@ -85,22 +85,18 @@ impl Response {
 
     /// Adds a header. An invalid name or value is refused and turns this
     /// response into a 500 when sent (see [`Response::try_header`] to handle it).
-    pub fn header(self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
-        let (name, value) = (name.into(), value.into());
-        match check_header(&name, &value) {
-            Ok(()) => self.push_header(name, value),
-            Err(e) => {
-                log::error!("response header refused: {e}");
-                Response { invalid: Some(e), ..self }
-            }
+    pub fn header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        if let Err(e) = self.add_header(name, value) {
+            log::error!("response header refused: {e}");
+            self.invalid = Some(e);
         }
+        self
     }
 
     /// Adds a header, or says why it cannot be sent.
-    pub fn try_header(self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<Self, HeaderError> {
-        let (name, value) = (name.into(), value.into());
-        check_header(&name, &value)?;
-        Ok(self.push_header(name, value))
+    pub fn try_header(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<Self, HeaderError> {
+        self.add_header(name, value)?;
+        Ok(self)
     }
 
     /// Adds a header in place, or says why it cannot be sent (the response is
@@ -108,21 +104,12 @@ impl Response {
     pub fn add_header(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<(), HeaderError> {
         let (name, value) = (name.into(), value.into());
         check_header(&name, &value)?;
-        self.push_header_mut(name, value);
-        Ok(())
-    }
-
-    fn push_header(mut self, name: Bytes, value: Bytes) -> Self {
-        self.push_header_mut(name, value);
-        self
-    }
-
-    fn push_header_mut(&mut self, name: Bytes, value: Bytes) {
         if is_framing_header(&name) {
             log::debug!("ignoring handler-set framing header {:?}", String::from_utf8_lossy(&name));
         } else {
             self.headers.push((name, value));
         }
+        Ok(())
     }
 
     /// The value of the first header named `name` (case-insensitive).
@@ -132,7 +119,7 @@ impl Response {
 
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Body>) -> Self {
-        self.body = body.into();
+        self.set_body(body);
         self
     }
 

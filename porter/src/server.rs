@@ -325,16 +325,16 @@ impl ServerBuilder {
 
     /// [`ServerBuilder::listen_systemd`] with [`ListenOptions`] for every socket.
     pub fn listen_systemd_with(mut self, options: ListenOptions) -> Self {
-        match crate::activation::systemd_sockets() {
-            Ok(sockets) if sockets.is_empty() => {
+        // The options (a TLS config, its ticket keys) are built once for every socket.
+        let resolved = options.resolve().and_then(|options| Ok((options, crate::activation::systemd_sockets()?)));
+        match resolved {
+            Ok((_, sockets)) if sockets.is_empty() => {
                 let e = io::Error::new(io::ErrorKind::NotFound, "no sockets passed by systemd (LISTEN_FDS/LISTEN_PID)");
                 self.error = self.error.or(Some(e));
             }
-            Ok(sockets) => {
-                for (fd, _name) in sockets {
-                    self = self.listen_fd_with(fd, options.clone());
-                }
-            }
+            Ok((options, sockets)) => self.listeners.extend(
+                sockets.into_iter().map(|(fd, _name)| Spec { source: Source::Adopt(fd), options: options.clone() }),
+            ),
             Err(e) => self.error = self.error.or(Some(e)),
         }
         self

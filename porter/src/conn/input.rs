@@ -93,7 +93,8 @@ impl<T: Transport> Conn<T> {
                 self.head_started = true;
                 let origin = Origin { remote: ctx.remote.clone(), token: self.token, seq: self.next_seq };
                 self.next_seq += 1;
-                let request = Request::new(head, parsed, Endpoints { peer: self.peer, local: self.local }, origin);
+                let ends = Endpoints { peer: self.peer, local: self.local_addr() };
+                let request = Request::new(head, parsed, ends, origin);
                 self.start_request(ctx, request);
                 true
             }

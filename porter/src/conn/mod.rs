@@ -174,6 +174,16 @@ impl<T: Transport> Conn<T> {
         self.proxy_header = Some(max_v2);
     }
 
+    /// The address the client connected to. On a wildcard listener it is
+    /// asked of the socket (getsockname) at the first request, not at accept,
+    /// so a connection that never sends a head never pays for it.
+    fn local_addr(&mut self) -> Option<SocketAddr> {
+        if self.local.is_some_and(|a| a.ip().is_unspecified()) {
+            self.local = self.io.raw_socket().and_then(|s| s.local_addr().ok());
+        }
+        self.local
+    }
+
     /// The transport (the loop needs the fd to deregister it).
     pub(crate) fn transport(&self) -> &T {
         &self.io

@@ -113,7 +113,7 @@ impl Output {
     /// The next finished reply whose last byte has been written, if any.
     pub(crate) fn pop_written(&mut self) -> Option<Finished> {
         match self.finished.front() {
-            Some(&(end, _)) if end <= self.written || self.pending() == 0 => self.finished.pop_front().map(|(_, f)| f),
+            Some(&(end, _)) if end <= self.written => self.finished.pop_front().map(|(_, f)| f),
             _ => None,
         }
     }
@@ -211,15 +211,18 @@ impl Output {
 
     /// True when the in-flight body is a file ready for sendfile (buffer drained).
     pub(crate) fn wants_sendfile(&self) -> bool {
-        self.pending() == 0
-            && matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
+        self.pending() == 0 && self.file_body_left()
     }
 
     /// True while buffered bytes (the reply head) wait in front of a file body:
     /// they are written with `Transport::write_more` so head and body share packets.
     pub(crate) fn file_follows(&self) -> bool {
-        self.pending() > 0
-            && matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
+        self.pending() > 0 && self.file_body_left()
+    }
+
+    /// True when the in-flight body is a file with bytes still to send.
+    fn file_body_left(&self) -> bool {
+        matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
     }
 
     /// Sends the next part of the in-flight file body through `send`.

@@ -389,8 +389,9 @@ impl EventLoop {
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
         let Some(token) = self.conns.next_token() else { return };
         let Listener { options, addr, .. } = &self.listeners[listener];
-        // A wildcard listener's connections each have their own local address.
-        let local = if addr.ip().is_unspecified() { tcp.local_addr().ok() } else { Some(*addr) };
+        // A wildcard listener's connections learn their own address at their
+        // first request (`Conn::local_addr`), not here: no syscall per accept.
+        let local = Some(*addr);
         // An HTTPS listener's connection starts its handshake with its first read.
         let stream = match &options.tls {
             None => Stream::Plain(tcp),

@@ -6,7 +6,9 @@
 //! observer counts into the worker's own [`metrics::WorkerCounters`] and
 //! formats log lines into the worker's own buffer, which goes to the server's
 //! writer thread when full and at the end of every loop iteration. Nothing on
-//! this path takes a lock, makes a system call or waits for another thread.
+//! this path takes a lock or waits for another thread: the hand-off is a
+//! `try_send` (which may wake the writer thread, a futex call, once per
+//! iteration that logged something).
 //!
 //! A reply is recorded once its last byte has been handed to the socket
 //! ([`Finished`] records wait in the connection's output until then).
@@ -121,7 +123,10 @@ impl Observer {
 
     /// Counts and logs a reply whose last byte just went out.
     pub(crate) fn on_reply(&self, done: &Finished, peer: Option<SocketAddr>) {
-        let duration = done.started.map(|s| s.elapsed()).unwrap_or_default();
+        // A clock read only where the duration is shown: metrics and JSON lines.
+        let shows_duration =
+            self.metrics.is_some() || self.log.as_ref().is_some_and(|l| l.shared.format == LogFormat::Json);
+        let duration = done.started.filter(|_| shows_duration).map(|s| s.elapsed()).unwrap_or_default();
         if let Some(m) = &self.metrics {
             m.on_reply(done.status, done.body_bytes, duration);
         }
