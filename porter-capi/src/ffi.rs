@@ -83,10 +83,6 @@ pub(crate) fn buf_arg<'a>(ptr: *mut c_void, cap: usize, what: &str) -> Result<&'
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<u8>(), cap) })
 }
 
-/// Takes ownership of the file descriptor `fd`.
-///
-/// Contract (porter.h): `fd` is an open descriptor the caller owns and hands
-/// over; the caller will not use or close it again.
 /// Copies `text` and a NUL into the caller's buffer `ptr` of `cap` bytes.
 pub(crate) fn write_c_text(ptr: *mut c_char, cap: usize, text: &str, what: &str) -> Result<()> {
     let text = std::ffi::CString::new(text).map_err(|_| Error::invalid(format!("{what} holds a NUL")))?;
@@ -97,6 +93,10 @@ pub(crate) fn write_c_text(ptr: *mut c_char, cap: usize, text: &str, what: &str)
     Ok(())
 }
 
+/// Takes ownership of the file descriptor `fd`.
+///
+/// Contract (porter.h): `fd` is an open descriptor the caller owns and hands
+/// over; the caller will not use or close it again.
 pub(crate) fn take_fd(fd: c_int) -> Result<OwnedFd> {
     if fd < 0 {
         return Err(Error::invalid("fd is negative"));

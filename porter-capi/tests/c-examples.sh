@@ -74,10 +74,16 @@ check_hello() {
   expect whoami-no-header "$(proxied "$proxy" '' /whoami)" ""
   # Metrics count what was answered (the first /plaintext above, among others).
   curl -s "$base/metrics" | grep -qE '^porter_requests_total\{class="2xx"\} [1-9]' || fail "metrics: $(curl -s "$base/metrics")"
-  # The access log: a Combined line per reply, written by porter's writer thread.
-  for _ in $(seq 1 100); do grep -q '"GET /plaintext HTTP/1.1" 200 13' "$work/access.log" && break; sleep 0.1; done
-  grep -q '"GET /plaintext HTTP/1.1" 200 13' "$work/access.log" || fail "access log: $(cat "$work/access.log")"
-  grep -q '^203.0.113.9 - - \[.*"GET /whoami HTTP/1.1" 200' "$work/access.log" || fail "access log lacks the proxied client"
+  # The access log: a Combined line per reply, written by porter's writer thread (so: waited for).
+  wait_grep '"GET /plaintext HTTP/1.1" 200 13' "$work/access.log" || fail "access log: $(cat "$work/access.log")"
+  wait_grep '^203.0.113.9 - - \[.*"GET /whoami HTTP/1.1" 200' "$work/access.log" ||
+    fail "access log lacks the proxied client"
+}
+
+# wait_grep PATTERN FILE: polls (10 s at most) until FILE has a line matching PATTERN.
+wait_grep() {
+  for _ in $(seq 1 100); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
 }
 
 # proxied ADDR HEADER PATH: sends HEADER (printf format) then a GET of PATH on a raw connection; prints the body.
@@ -108,8 +114,7 @@ kill -USR1 "$pid"
 for _ in $(seq 1 100); do [ -e "$work/access.log" ] && break; sleep 0.1; done
 [ -e "$work/access.log" ] || fail "SIGUSR1 did not reopen the access log"
 curl -s "http://$addr/plaintext?after-rotation" >/dev/null
-for _ in $(seq 1 100); do grep -q 'after-rotation' "$work/access.log" && break; sleep 0.1; done
-grep -q 'after-rotation' "$work/access.log" || fail "no line in the reopened access log"
+wait_grep 'after-rotation' "$work/access.log" || fail "no line in the reopened access log"
 grep -q 'after-rotation' "$work/access.log.1" && fail "a line after the rotation went to the old file"
 stop
 echo "c-examples: hello ok"

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use porter::{ListenOptions, Server, ServerBuilder};
 
-use super::{AccessLog, Config, ListenSource, LocationKind, LogFormat};
+use super::{AccessLog, Config, ListenSource, LocationKind};
 
 /// The builder for `config`: threads, limits, server name, access log, every
 /// listener, and `metrics` counting when a location shows them.
@@ -62,10 +62,7 @@ fn access_log(config: &Config) -> Option<porter::AccessLog> {
         AccessLog::Stderr => porter::AccessLog::stderr(),
         AccessLog::File(path) => porter::AccessLog::file(path),
     };
-    Some(log.format(match config.log.format {
-        LogFormat::Combined => porter::LogFormat::Combined,
-        LogFormat::Json => porter::LogFormat::Json,
-    }))
+    Some(log.format(config.log.format))
 }
 
 fn tls_config(pairs: &[super::TlsFiles]) -> Result<Option<porter::TlsConfig>, String> {

@@ -69,14 +69,8 @@ pub enum AccessLog {
     File(PathBuf),
 }
 
-/// `[log] format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `"combined"` (the default): Apache/nginx combined log format.
-    Combined,
-    /// `"json"`: one JSON object per line.
-    Json,
-}
+/// `[log] format`: `"combined"` (the default) or `"json"`, the library's own formats.
+pub use porter::LogFormat;
 
 /// One `[[listen]]`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 //! and the longest matching wildcard wins. Anything else, and a request
 //! without a host (HTTP/1.0), goes to the default host.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Host names to host indexes.
@@ -42,7 +43,7 @@ impl HostTable {
     /// header's value), or the default host.
     pub fn pick(&self, authority: Option<&str>) -> usize {
         let Some(name) = authority.and_then(host_name) else { return self.default };
-        if let Some(&index) = self.exact.get(&name) {
+        if let Some(&index) = self.exact.get(&*name) {
             return index;
         }
         let wildcard = self.wildcards.iter().find(|(suffix, _)| name.len() > suffix.len() && name.ends_with(suffix));
@@ -52,8 +53,9 @@ impl HostTable {
 
 /// The host name in an authority (`Example.COM:8080` → `example.com`,
 /// `[::1]:80` → `[::1]`), lowercased, without port or trailing dot. `None`
-/// when it has characters no host name has (RFC 3986 §3.2.2).
-pub fn host_name(authority: &str) -> Option<String> {
+/// when it has characters no host name has (RFC 3986 §3.2.2). Borrowed when
+/// already lowercase: no allocation for the usual request.
+pub fn host_name(authority: &str) -> Option<Cow<'_, str>> {
     let host = match authority.strip_prefix('[') {
         Some(rest) => &authority[..rest.find(']')? + 2],
         None => authority.rsplit_once(':').map_or(authority, |(host, _port)| host),
@@ -63,7 +65,10 @@ pub fn host_name(authority: &str) -> Option<String> {
     if host.is_empty() || !host.bytes().all(allowed) {
         return None;
     }
-    Some(host.to_ascii_lowercase())
+    match host.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => Some(Cow::Owned(host.to_ascii_lowercase())),
+        false => Some(Cow::Borrowed(host)),
+    }
 }
 
 #[cfg(test)]

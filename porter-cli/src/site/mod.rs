@@ -11,9 +11,7 @@ pub mod path;
 pub mod redirect;
 pub mod status;
 
-use std::sync::Arc;
-
-use porter::{BasicAuth, CleanPath, ErrorPages, Handler, Protected, Reply, Request, Response};
+use porter::{BasicAuth, CleanPath, ErrorPages, Handler, Reply, Request, Response};
 
 use crate::config::{Config, Host, Location, LocationKind};
 use hosts::HostTable;
@@ -73,9 +71,8 @@ fn location(
         LocationKind::Metrics => Box::new(metrics.clone()),
     };
     let Some(auth) = &location.auth else { return Ok(inner) };
-    let basic = Arc::new(BasicAuth::from_htpasswd(&auth.realm, &auth.htpasswd).map_err(|e| e.to_string())?);
-    let check = move |req: &Request| porter::Authenticator::check(&*basic, req);
-    Ok(Box::new(Protected::new(check, Boxed(inner))))
+    let basic = BasicAuth::from_htpasswd(&auth.realm, &auth.htpasswd).map_err(|e| e.to_string())?;
+    Ok(Box::new(basic.protect(Boxed(inner))))
 }
 
 /// `$scheme`: validation allows it only when every listener agrees.
@@ -99,10 +96,6 @@ impl Handler for Site {
 
     fn before_body(&self, request: &Request) -> Option<Response> {
         self.host(request).before_body(request)
-    }
-
-    fn streams_body(&self, request: &Request) -> bool {
-        self.host(request).streams_body(request)
     }
 }
 
@@ -142,10 +135,6 @@ impl Handler for HostHandler {
             Err(refusal) => Some(refusal),
         }
     }
-
-    fn streams_body(&self, request: &Request) -> bool {
-        self.location(request).is_ok_and(|handler| handler.streams_body(request))
-    }
 }
 
 impl Handler for Boxed {
@@ -155,9 +144,5 @@ impl Handler for Boxed {
 
     fn before_body(&self, request: &Request) -> Option<Response> {
         self.0.before_body(request)
-    }
-
-    fn streams_body(&self, request: &Request) -> bool {
-        self.0.streams_body(request)
     }
 }

@@ -18,6 +18,8 @@
 //! host name checked against RFC 3986's `reg-name`/IP-literal characters, and
 //! the result is checked once more (RFC 9110 §5.5) before it is sent.
 
+use std::borrow::Cow;
+
 use porter::{CleanPath, Handler, Reply, Request, Response};
 
 /// A parsed `to` template.
@@ -155,7 +157,7 @@ impl Redirect {
                 Some(name) => name,
                 None => return Response::error(400),
             },
-            None => self.fallback_host.clone(),
+            None => Cow::Borrowed(self.fallback_host.as_str()),
         };
         let values = Values { scheme: self.scheme, host: &host, path: &path, query: request.query() };
         let location = self.to.expand(&values);

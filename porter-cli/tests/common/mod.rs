@@ -122,6 +122,12 @@ impl Porter {
     pub fn wait_exit(&mut self) -> ExitStatus {
         self.child.wait().expect("porter exits")
     }
+
+    /// Waits for the process to exit, failing the test after [`SAFETY`]: for a
+    /// porter told to stop at once while its grace period is far longer.
+    pub fn wait_exit_within_safety(&mut self) -> ExitStatus {
+        wait_for(|| self.child.try_wait().expect("porter's status"), "porter exits")
+    }
 }
 
 impl Drop for Porter {
@@ -129,6 +135,11 @@ impl Drop for Porter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `len` bytes of a known pattern, for checking that a download arrived intact.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
 }
 
 /// A loopback port nothing listens on (just now).
