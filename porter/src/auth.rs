@@ -76,7 +76,8 @@ where
 pub struct Protected<A, H> {
     auth: A,
     inner: H,
-    prefix: Option<String>,
+    /// The protected prefix's decoded segments (`under`); `None`: everything.
+    prefix: Option<Vec<Vec<u8>>>,
 }
 
 impl<A: Authenticator, H: Handler> Protected<A, H> {
@@ -87,17 +88,19 @@ impl<A: Authenticator, H: Handler> Protected<A, H> {
 
     /// Protects only paths equal to `prefix` or below it (`/admin` covers
     /// `/admin` and `/admin/x`, not `/administrator`); others pass freely.
+    /// Paths are compared as [`CleanPath`](crate::CleanPath)s, decoded and
+    /// normalized as `Files` serves them, so `/%61dmin`, `//admin` and
+    /// `/x/../admin` are protected too; a request path that does not normalize
+    /// is protected. A `prefix` that is not an absolute path protects everything.
     pub fn under(mut self, prefix: &str) -> Self {
-        self.prefix = Some(prefix.trim_end_matches('/').to_string());
+        let segments = crate::CleanPath::parse(prefix).map(|p| p.segments().to_vec());
+        self.prefix = Some(segments.unwrap_or_default());
         self
     }
 
     fn applies_to(&self, request: &Request) -> bool {
         let Some(prefix) = &self.prefix else { return true };
-        match request.path().strip_prefix(prefix.as_str()) {
-            Some(rest) => rest.is_empty() || rest.starts_with('/'),
-            None => false,
-        }
+        crate::CleanPath::parse(request.path()).map_or(true, |path| path.starts_with(prefix))
     }
 
     fn refusal(&self, request: &Request) -> Option<Response> {

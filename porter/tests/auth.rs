@@ -114,6 +114,10 @@ fn a_prefix_is_protected_and_the_rest_is_public() {
     assert_refused(&get(&mut c, "/admin", None), "/admin");
     assert_refused(&get(&mut c, "/admin/users", None), "/admin/users");
     assert_eq!(get(&mut c, "/admin/users", Some(&basic("alice:wonderland"))).text(), "/admin/users");
+    // Other spellings of the same path (what Files would serve) are protected too.
+    for spelling in ["/%61dmin/users", "//admin/users", "/x/../admin/users", "/admin/./users"] {
+        assert_refused(&get(&mut c, spelling, None), spelling);
+    }
 }
 
 #[test]
