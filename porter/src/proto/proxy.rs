@@ -222,6 +222,26 @@ fn inet6(block: &[u8]) -> Option<Proxied> {
     Some(Proxied { source: SocketAddr::new(ip(0), port(32)), destination: SocketAddr::new(ip(16), port(34)) })
 }
 
+/// The decoder's invariants, for the unit tests and the `proxy` fuzz target:
+/// a decoded header lies in `input` and within its bound, and every prefix of
+/// `input` gives `Ok(None)` or the whole input's verdict (a complete header is
+/// found as soon as its last byte is in). Panics when one breaks.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn check_invariants(input: &[u8], max_v2: usize) {
+    let whole = decode(input, max_v2);
+    if let Ok(Some(header)) = &whole {
+        assert!(header.len <= input.len(), "a header longer than its input");
+        assert!(header.len <= max_v2.max(V1_MAX), "a header past its bound");
+    }
+    for cut in 0..input.len() {
+        let part = decode(&input[..cut], max_v2);
+        match &part {
+            Ok(None) => assert!(!matches!(&whole, Ok(Some(h)) if h.len <= cut), "prefix {cut} holds a whole header"),
+            _ => assert_eq!(part, whole, "the prefix of {cut} bytes decides differently"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,23 +415,8 @@ mod tests {
         check(b"PROXY UNKNOWN\r\n\xff\xff", &Want::Keep(15));
     }
 
-    /// Every prefix gives `Ok(None)` or the whole input's verdict; a complete
-    /// header is found as soon as its last byte is in.
     fn check_split_invariance(input: &[u8]) {
-        let whole = decode(input, MAX);
-        for cut in 0..input.len() {
-            let part = decode(&input[..cut], MAX);
-            match (&part, &whole) {
-                (Ok(None), _) => assert!(
-                    !matches!(whole, Ok(Some(h)) if h.len <= cut),
-                    "prefix {cut} holds the whole header but is incomplete"
-                ),
-                _ => assert_eq!(part, whole, "prefix of {cut} bytes decides differently"),
-            }
-        }
-        if let Ok(Some(h)) = whole {
-            assert!(h.len <= input.len() && h.len <= MAX.max(V1_MAX));
-        }
+        check_invariants(input, MAX);
     }
 
     /// Valid headers of every kind, for the split and mutation properties.
