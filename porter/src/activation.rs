@@ -50,10 +50,9 @@ pub(crate) fn parse_listen_env(
     Ok((FIRST_FD..FIRST_FD + count).zip(labels).collect())
 }
 
-/// A decimal number without sign or padding, as systemd writes it.
+/// A decimal number as systemd writes it (digits only, no sign).
 fn parse_number(text: &str) -> Option<u64> {
-    let plain = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-    plain.then(|| text.parse().ok()).flatten()
+    crate::proto::parse::parse_decimal(text.as_bytes())
 }
 
 fn bad(variable: &str, value: &str) -> io::Error {

@@ -641,7 +641,7 @@ fn is_sub_delim(b: u8) -> bool {
 }
 
 /// `1*DIGIT` as a number; `None` if empty, not all digits, or above `u64::MAX`.
-fn parse_decimal(digits: &[u8]) -> Option<u64> {
+pub(crate) fn parse_decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() {
         return None;
     }
