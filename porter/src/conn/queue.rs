@@ -50,10 +50,13 @@ impl ReplyMeta {
     }
 
     /// Keeps the user an authenticator accepted during the handler call that
-    /// just returned (only when the access log wants it).
+    /// just returned, when the access log wants it. The thread's slot is
+    /// emptied either way: another loop on this thread (embedded loops share
+    /// threads) must never log this request's user as its own.
     pub(crate) fn note_user(&mut self) {
+        let user = crate::observe::user::take();
         if let Some(log) = &mut self.log {
-            log.note_user();
+            log.user = user.or(log.user.take());
         }
     }
 

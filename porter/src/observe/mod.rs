@@ -57,15 +57,6 @@ pub(crate) struct LogInfo {
     pub(crate) user: Option<Box<str>>,
 }
 
-impl LogInfo {
-    /// Keeps the user an authenticator accepted during the handler call that just returned.
-    pub(crate) fn note_user(&mut self) {
-        if let Some(user) = user::take() {
-            self.user = Some(user);
-        }
-    }
-}
-
 /// One reply that has been encoded in full, waiting to be written out.
 #[derive(Debug)]
 pub(crate) struct Finished {
