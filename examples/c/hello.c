@@ -43,6 +43,7 @@ struct worker {
     pthread_cond_t ready;
     struct job *head, *tail;
     pthread_t thread;
+    const porter_response *answer; /* built once by main, copied for every /worker */
 };
 
 static void worker_push(struct worker *w, enum job_kind kind, porter_responder *responder) {
@@ -67,15 +68,12 @@ static struct job *worker_pop(struct worker *w) {
     return job;
 }
 
-static void answer(porter_responder *responder) {
+static void answer(struct worker *w, porter_responder *responder) {
     if (porter_responder_is_cancelled(responder) == 1) { /* client left: nothing to say */
         porter_responder_free(responder);
         return;
     }
-    porter_response *res = porter_response_new(200);
-    porter_response_header(res, "Content-Type", "text/plain");
-    porter_response_body_string(res, "answered by a worker thread\n");
-    porter_responder_respond(responder, res);
+    porter_responder_respond_copy(responder, w->answer);
 }
 
 static void stream(porter_responder *responder) {
@@ -101,7 +99,7 @@ static void *worker_main(void *arg) {
     for (;;) {
         struct job *job = worker_pop(w);
         enum job_kind kind = job->kind;
-        if (kind == JOB_ANSWER) answer(job->responder);
+        if (kind == JOB_ANSWER) answer(w, job->responder);
         if (kind == JOB_STREAM) stream(job->responder);
         free(job);
         if (kind == JOB_QUIT) return NULL;
@@ -110,12 +108,17 @@ static void *worker_main(void *arg) {
 
 /* ---- handlers: they run on porter's loop thread and must not block ---- */
 
+/* A fixed answer is built once (in main) and sent as a copy: nothing is
+ * allocated or checked per request, the body is shared, not copied. */
 static void plaintext(porter_request *req, void *user_data) {
-    (void)user_data;
+    porter_request_respond_copy(req, user_data);
+}
+
+static porter_response *canned(const char *body) {
     porter_response *res = porter_response_new(200);
-    porter_response_header_static(res, "Content-Type", "text/plain");     /* literals: no copy */
-    porter_response_body_borrow(res, HELLO, sizeof HELLO - 1, NULL, NULL); /* static: no copy */
-    porter_request_respond(req, res);
+    porter_response_header_static(res, "Content-Type", "text/plain"); /* literals: no copy */
+    porter_response_body_borrow(res, body, strlen(body), NULL, NULL); /* static: no copy */
+    return res;
 }
 
 static void whoami(porter_request *req, void *user_data) {
@@ -180,13 +183,14 @@ int main(int argc, char **argv) {
     sigaddset(&stop, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-    struct worker w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0};
+    porter_response *hello = canned(HELLO), *from_worker = canned("answered by a worker thread\n");
+    struct worker w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, from_worker};
     if (pthread_create(&w.thread, NULL, worker_main, &w) != 0) return 1;
 
     porter_config *cfg = porter_config_new();
     int failed = check(porter_config_listen(cfg, addr), "listen")
         || check(porter_config_threads(cfg, threads), "threads")
-        || check(porter_config_route(cfg, "GET", "/plaintext", plaintext, NULL), "route")
+        || check(porter_config_route(cfg, "GET", "/plaintext", plaintext, hello), "route")
         || check(porter_config_route(cfg, "POST", "/echo", echo, NULL), "route")
         || check(porter_config_route(cfg, "GET", "/worker", on_worker, &w), "route")
         || check(porter_config_route(cfg, "GET", "/stream", on_stream, &w), "route")
@@ -215,5 +219,7 @@ int main(int argc, char **argv) {
     porter_server_free(server);
     worker_push(&w, JOB_QUIT, NULL);
     pthread_join(w.thread, NULL);
+    porter_response_free(hello);
+    porter_response_free(from_worker);
     return failed ? 1 : 0;
 }

@@ -47,6 +47,52 @@ pub extern "C" fn porter_request_respond(
     })
 }
 
+/// Answers the request now with a copy of `response`, which stays the
+/// caller's: build a response once (a canned page, a health answer, a fixed
+/// reply) and answer any number of requests with it, from any number of
+/// handler threads at once. This is the quickest answer there is: no response
+/// is allocated or checked per request, and an in-memory body is shared, not
+/// copied (a file body gets its own descriptor each time). Bodies from
+/// `porter_response_body_stream` can be sent only once and are refused.
+///
+/// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_STATE` (already answered or
+/// deferred), `PORTER_ERR_INVALID` (a streamed body), `PORTER_ERR_IO` (the
+/// file could not be duplicated). Ownership: borrows `response`, which must
+/// not be changed or freed while another thread is copying it. Thread-safety:
+/// inside the handler, on its thread; `response` may be shared by threads.
+#[no_mangle]
+pub extern "C" fn porter_request_respond_copy(
+    request: Option<&mut PorterRequest>,
+    response: Option<&PorterResponse>,
+) -> c_int {
+    guard(|| {
+        let request = need(request, "request")?;
+        let response = need(response, "response")?;
+        check_unanswered(request)?;
+        request.reply = Some(response.copy()?.into());
+        Ok(PORTER_OK)
+    })
+}
+
+/// Answers a deferred request with a copy of `response`, which stays the
+/// caller's (see `porter_request_respond_copy`). Harmless after cancellation.
+///
+/// Errors: as `porter_request_respond_copy`; on failure the client gets
+/// `500`. Ownership: consumes `responder` on every path; borrows `response`.
+/// Thread-safety: any thread; `response` may be shared by threads.
+#[no_mangle]
+pub extern "C" fn porter_responder_respond_copy(
+    responder: Option<Box<PorterResponder>>,
+    response: Option<&PorterResponse>,
+) -> c_int {
+    guard(|| {
+        let responder = need(responder, "responder")?;
+        let response = need(response, "response")?;
+        responder.0.respond(response.copy()?);
+        Ok(PORTER_OK)
+    })
+}
+
 /// Promises to answer later: `*responder` gets the object to answer with,
 /// from any thread, after the handler has returned. Replies still leave in
 /// request order. Copy what you need from the request first: it is gone when

@@ -25,6 +25,14 @@ impl PorterResponse {
         self.response
     }
 
+    /// A copy to send, leaving this one as it is (`porter_*_respond_copy`).
+    pub(crate) fn copy(&self) -> crate::error::Result<Response> {
+        self.response.try_clone().map_err(|e| match e.kind() {
+            std::io::ErrorKind::Unsupported => Error::invalid(e.to_string()),
+            _ => Error::io("cannot duplicate the body's file", &e),
+        })
+    }
+
     fn update(&mut self, change: impl FnOnce(Response) -> Response) {
         let response = std::mem::replace(&mut self.response, Response::new(500));
         self.response = change(response);
@@ -347,5 +355,30 @@ mod tests {
         assert_eq!(sent.header_value("x-copied"), Some(&b"1"[..]));
         assert_eq!(sent.header_value("x-static"), Some(&b"2"[..]));
         assert!(sent.header_value("x-bad").is_none(), "a refused header leaves the response unchanged");
+    }
+
+    #[test]
+    fn a_copy_shares_the_body_and_a_stream_is_refused() {
+        let mut canned = porter_response_new(200);
+        let res = canned.as_deref_mut();
+        assert_eq!(porter_response_header_static(res, c"X-Canned".as_ptr(), c"1".as_ptr()), PORTER_OK);
+        let res = canned.as_deref_mut();
+        assert_eq!(porter_response_body_string(res, c"ready".as_ptr()), PORTER_OK);
+        let canned = canned.expect("a response");
+        for _ in 0..2 {
+            let copy = canned.copy().ok().expect("an in-memory body copies");
+            assert_eq!((copy.status_code(), copy.header_value("x-canned")), (200, Some(&b"1"[..])));
+        }
+        let mut streamed = porter_response_new(200);
+        let mut sender = std::ptr::null_mut();
+        assert_eq!(porter_response_body_stream(streamed.as_deref_mut(), -1, Some(&mut sender)), PORTER_OK);
+        let refused = streamed.as_deref().expect("a response").copy().err().expect("a stream is sent once");
+        assert_eq!(crate::error::fail(refused), PORTER_ERR_INVALID);
+        // SAFETY (test): `sender` was just handed out by porter_response_body_stream.
+        porter_body_sender_abort(Some(unsafe { Box::from_raw(sender) }));
+        porter_response_free(streamed);
+        assert_eq!(crate::reply::porter_request_respond_copy(None, Some(&canned)), PORTER_ERR_NULL);
+        assert_eq!(crate::reply::porter_responder_respond_copy(None, Some(&canned)), PORTER_ERR_NULL);
+        porter_response_free(Some(canned));
     }
 }

@@ -9,9 +9,11 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 
 use bytes::Bytes;
+
+use crate::proto::parse::is_tchar;
 
 /// An HTTP response under construction.
 #[derive(Debug)]
@@ -124,6 +126,7 @@ impl Response {
     }
 
     /// Sets the body in place (the old one is dropped): for code that holds a `&mut Response`.
+    #[inline]
     pub fn set_body(&mut self, body: impl Into<Body>) {
         self.body = body.into();
     }
@@ -133,23 +136,44 @@ impl Response {
         self.close = true;
         self
     }
+
+    /// A copy to send while this one is kept: a response built once (a canned
+    /// page, a health answer) can answer many requests. Headers and in-memory
+    /// bodies are shared, not copied (`Bytes` counts references); a file body
+    /// gets its own descriptor (the error if it cannot). A body read from a
+    /// stream can be sent only once: `ErrorKind::Unsupported`.
+    pub fn try_clone(&self) -> io::Result<Response> {
+        let body = match &self.body.0 {
+            BodyKind::Empty => Body::empty(),
+            BodyKind::Bytes(bytes) => Body(BodyKind::Bytes(bytes.clone())),
+            BodyKind::File { file, offset, len } => Body::file(file.try_clone()?, *offset, *len),
+            BodyKind::Reader { .. } | BodyKind::Channel { .. } => {
+                return Err(io::Error::new(io::ErrorKind::Unsupported, "a streamed body can be sent only once"))
+            }
+        };
+        Ok(Response {
+            status: self.status,
+            headers: self.headers.clone(),
+            body,
+            invalid: self.invalid,
+            close: self.close,
+        })
+    }
 }
 
 fn check_header(name: &[u8], value: &[u8]) -> Result<(), HeaderError> {
-    if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
+    // Every byte is judged, without stopping at the first bad one: valid
+    // headers are the rule, and a loop without early exits runs several times
+    // faster (the value loop vectorizes).
+    if name.is_empty() || !name.iter().fold(true, |ok, &b| ok & is_tchar(b)) {
         return Err(HeaderError::InvalidName);
     }
     // RFC 9110 §5.5: field values are VCHAR, SP, HTAB and obs-text; CR, LF and NUL
     // in particular would let a value start a new header or end the head.
-    if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+    if value.iter().fold(false, |bad, &b| bad | ((b < 0x20) & (b != b'\t')) | (b == 0x7f)) {
         return Err(HeaderError::InvalidValue);
     }
     Ok(())
-}
-
-/// RFC 9110 §5.6.2 tchar.
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn is_framing_header(name: &[u8]) -> bool {
@@ -255,6 +279,7 @@ impl fmt::Debug for Body {
 }
 
 impl From<Bytes> for Body {
+    #[inline]
     fn from(b: Bytes) -> Self {
         if b.is_empty() {
             Body::empty()
@@ -302,6 +327,24 @@ mod tests {
             let r = Response::new(200).try_header(name.to_string(), "v");
             assert_eq!(r.unwrap_err(), HeaderError::InvalidName, "{name:?}");
         }
+    }
+
+    #[test]
+    fn try_clone_shares_in_memory_bodies_and_refuses_streams() {
+        let canned = Response::text("ready").header("X-A", "1").close();
+        let copy = canned.try_clone().expect("a bytes body");
+        assert_eq!((copy.status, copy.close, copy.body.len()), (200, true, Some(5)));
+        assert_eq!(copy.header_value("x-a"), Some(&b"1"[..]));
+        assert_eq!(canned.header_value("x-a"), Some(&b"1"[..]), "the original is kept");
+        assert!(Response::new(204).try_clone().is_ok_and(|r| r.body.is_empty()));
+        let file = File::open("Cargo.toml").expect("a file");
+        let sent = Response::new(200).body(Body::file(file, 3, 4)).try_clone().expect("a file body");
+        assert!(matches!(sent.body.0, BodyKind::File { offset: 3, len: 4, .. }));
+        let stream = Response::new(200).body(Body::reader(std::io::empty(), None));
+        let refused = stream.try_clone().expect_err("a stream can be sent once");
+        assert_eq!(refused.kind(), io::ErrorKind::Unsupported);
+        let (_sender, channel) = Body::channel(Some(1));
+        assert!(Response::new(200).body(channel).try_clone().is_err());
     }
 
     #[test]

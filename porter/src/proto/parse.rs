@@ -298,10 +298,30 @@ fn parse_lines(buf: &[u8], lines: &Lines, limits: &HeadLimits) -> Result<Option<
     }
 }
 
-/// True for a `tchar` (RFC 9110 §5.6.2), the bytes of a token.
+/// True for a `tchar` (RFC 9110 §5.6.2), the bytes of a token: methods,
+/// field names, chunk extensions, and the names of headers handlers set.
+#[inline]
 pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    TCHAR[usize::from(b)]
 }
+
+/// `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
+/// "_" / "`" / "|" / "~" / DIGIT / ALPHA` (RFC 9110 §5.6.2), one entry per byte.
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0u8;
+    loop {
+        table[b as usize] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~'
+            );
+        if b == u8::MAX {
+            break table;
+        }
+        b += 1;
+    }
+};
 
 /// Where the lines of a (possibly partial) head lie in the buffer.
 struct Lines {
@@ -839,6 +859,13 @@ mod tests {
         Fails(ParseError),
     }
     use Want::*;
+
+    #[test]
+    fn tchar_table_is_the_rfc_9110_list() {
+        let listed: Vec<u8> = (0..=255u8).filter(|&b| is_tchar(b)).collect();
+        let rfc: Vec<u8> = b"!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~".to_vec();
+        assert_eq!(listed, rfc);
+    }
 
     fn row(input: &[u8], want: Want) -> (Vec<u8>, Want) {
         (input.to_vec(), want)
