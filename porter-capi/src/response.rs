@@ -366,13 +366,13 @@ mod tests {
         assert_eq!(porter_response_body_string(res, c"ready".as_ptr()), PORTER_OK);
         let canned = canned.expect("a response");
         for _ in 0..2 {
-            let copy = canned.copy().ok().expect("an in-memory body copies");
+            let copy = canned.copy().expect("an in-memory body copies");
             assert_eq!((copy.status_code(), copy.header_value("x-canned")), (200, Some(&b"1"[..])));
         }
         let mut streamed = porter_response_new(200);
         let mut sender = std::ptr::null_mut();
         assert_eq!(porter_response_body_stream(streamed.as_deref_mut(), -1, Some(&mut sender)), PORTER_OK);
-        let refused = streamed.as_deref().expect("a response").copy().err().expect("a stream is sent once");
+        let refused = streamed.as_deref().expect("a response").copy().expect_err("a stream is sent once");
         assert_eq!(crate::error::fail(refused), PORTER_ERR_INVALID);
         // SAFETY (test): `sender` was just handed out by porter_response_body_stream.
         porter_body_sender_abort(Some(unsafe { Box::from_raw(sender) }));
