@@ -7,6 +7,11 @@
 #   keepalive  wrk https, 50 keep-alive connections, GET /plaintext
 #   handshake  the same with `Connection: close`: a full handshake per request
 #
+# Besides requests/s it prints the CPU each side used (cores busy, from
+# /proc/PID/stat) and requests per server CPU-second. On two cores wrk needs a
+# whole core for TLS: when the client is the one at 100%, requests/s measure the
+# client's ceiling, and requests per server CPU-second show the servers' cost.
+#
 #   bench/tls.sh
 #   ROUNDS=5 DURATION=6 bench/tls.sh
 #
@@ -41,20 +46,29 @@ start() { # name → starts the server in the background, waits for its port
   echo "bench: $1 did not start" >&2; exit 1
 }
 stop() { kill "$(cat "$work/server.pid")" 2>/dev/null || true; wait 2>/dev/null || true; }
-run_wrk() { # scenario → requests/s
-  local extra=()
+server_ticks() { # CPU clock ticks (user + system) of the server and its children
+  local pid; pid=$(cat "$work/server.pid")
+  for p in $pid $(pgrep -P "$pid"); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{t += $1} END {print t + 0}'
+}
+run_wrk() { # scenario → "requests/s server-cores client-cores"
+  local extra=() before after
   [ "$1" = handshake ] && extra=(-H 'Connection: close')
-  $pin_client wrk -t1 -c"$CONNS" -d"${DURATION}s" "${extra[@]}" https://127.0.0.1:9443/plaintext \
-    | awk '/Requests\/sec/ {print $2}'
+  before=$(server_ticks)
+  /usr/bin/time -f "%e %U %S" -o "$work/time" $pin_client wrk -t1 -c"$CONNS" -d"${DURATION}s" "${extra[@]}" \
+    https://127.0.0.1:9443/plaintext > "$work/wrk.out"
+  after=$(server_ticks)
+  read -r elapsed user sys < "$work/time"
+  awk -v b="$before" -v a="$after" -v e="$elapsed" -v u="$user" -v s="$sys" -v hz="$(getconf CLK_TCK)" \
+    '/Requests\/sec/ {printf "%s %.3f %.3f\n", $2, (a - b) / hz / e, (u + s) / e}' "$work/wrk.out"
 }
 : > "$work/results"
 for round in $(seq "$ROUNDS"); do
   for server in porter nginx; do
     start "$server"
     for scenario in keepalive handshake; do
-      rps=$(run_wrk "$scenario")
-      echo "$server $scenario $rps" >> "$work/results"
-      echo "round $round: $server $scenario $rps req/s" >&2
+      read -r rps server_cores client_cores <<< "$(run_wrk "$scenario")"
+      echo "$server $scenario $rps $server_cores $client_cores" >> "$work/results"
+      echo "round $round: $server $scenario $rps req/s (server $server_cores cores, wrk $client_cores)" >&2
     done
     stop
   done
@@ -65,9 +79,14 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 med = {}
 for scenario in ("keepalive", "handshake"):
     for server in ("porter", "nginx"):
-        med[server, scenario] = statistics.median(float(r[2]) for r in rows if r[0] == server and r[1] == scenario)
-print(f"{'scenario':<10} {'porter':>10} {'nginx':>10} {'ratio':>6}")
+        runs = [r for r in rows if r[0] == server and r[1] == scenario]
+        med[server, scenario] = [statistics.median(float(r[i]) for r in runs) for i in (2, 3, 4)]
+        # requests per server CPU-second, per run, then the median
+        med[server, scenario].append(statistics.median(float(r[2]) / max(float(r[3]), 1e-9) for r in runs))
+print(f"{'scenario':<10} {'porter':>10} {'nginx':>10} {'ratio':>6}   {'server cores p/n':>17} {'wrk cores p/n':>14}"
+      f"   {'req per server CPU-s p/n':>25} {'ratio':>6}")
 for scenario in ("keepalive", "handshake"):
     p, n = med["porter", scenario], med["nginx", scenario]
-    print(f"{scenario:<10} {p:>10.0f} {n:>10.0f} {p / n:>6.2f}")
+    print(f"{scenario:<10} {p[0]:>10.0f} {n[0]:>10.0f} {p[0] / n[0]:>6.2f}   {p[1]:>8.2f} {n[1]:>8.2f} {p[2]:>7.2f} {n[2]:>6.2f}"
+          f"   {p[3]:>12.0f} {n[3]:>12.0f} {p[3] / n[3]:>6.2f}")
 PY

@@ -369,6 +369,11 @@ impl<T: Transport> Conn<T> {
         let mut progressed = false;
         while self.writable && matches!(self.phase, Phase::Open | Phase::Closing) {
             self.fill_output(ctx, scratch);
+            if self.phase == Phase::Closing && self.out.is_idle() && self.replies.is_empty() {
+                // The last reply is in the transport: TLS queues close_notify
+                // behind it, to leave in the same write (idempotent).
+                self.io.last_reply_written();
+            }
             let result = if self.out.pending() > 0 {
                 let unwritten = self.out.unwritten();
                 // A head in front of a file body goes out corked (MSG_MORE) to share packets with it.

@@ -53,6 +53,11 @@ pub(crate) trait Transport: Read + Write {
         Ok(0)
     }
 
+    /// The connection has written its last reply and will close: a transport
+    /// with a closing message of its own (TLS `close_notify`) queues it now,
+    /// so it leaves in the same write as that reply.
+    fn last_reply_written(&mut self) {}
+
     /// True when a read would return something (data or EOF) without new bytes
     /// from the socket, so a short read must not end reading (edge-triggered).
     fn has_buffered_input(&self) -> bool {
@@ -152,6 +157,12 @@ impl Transport for Stream {
         match self {
             Stream::Plain(_) => Ok(0),
             Stream::Tls(s) => s.flush_pending(),
+        }
+    }
+
+    fn last_reply_written(&mut self) {
+        if let Stream::Tls(s) = self {
+            s.last_reply_written();
         }
     }
 

@@ -1,9 +1,10 @@
 //! Sockets: bind a non-blocking listener (optionally SO_REUSEPORT, one per worker),
 //! adopt one bound elsewhere (inherited, or made by the caller) and duplicate it
 //! for each worker, accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`,
-//! and send a reply head with MSG_MORE when a file body follows it.
+//! send a reply head with MSG_MORE when a file body follows it, and send
+//! several buffers (TLS records) in one call.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -78,6 +79,13 @@ pub(crate) fn accept(listener: &TcpListener) -> io::Result<(TcpStream, Option<So
 /// closed peer is an `EPIPE` error, never a SIGPIPE.
 pub(crate) fn send_more(socket: impl AsFd, buf: &[u8]) -> io::Result<usize> {
     Ok(net::send(socket, buf, net::SendFlags::MORE | net::SendFlags::NOSIGNAL)?)
+}
+
+/// Writes `bufs` in one `sendmsg`: one system call and, where they fit, one
+/// packet for several pieces (a TLS handshake flight is several records).
+/// MSG_NOSIGNAL, as `send_more`: `writev` would raise SIGPIPE on a closed peer.
+pub(crate) fn send_vectored(socket: impl AsFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    Ok(net::sendmsg(socket, bufs, &mut net::SendAncillaryBuffer::default(), net::SendFlags::NOSIGNAL)?)
 }
 
 /// True for accept errors that mean "out of file descriptors or memory": the

@@ -11,15 +11,15 @@
 //!   after a `close_notify`, an EOF not yet reported) shows in
 //!   [`TlsStream::has_buffered_input`].
 //! - **Writing** hands plaintext to rustls (which encrypts into records, at
-//!   most its 64 KiB buffer limit) and pushes ciphertext with `write_tls`.
-//!   Ciphertext the socket did not take stays inside rustls:
+//!   most its 64 KiB buffer limit) and keeps the records there:
 //!   [`TlsStream::wants_write`] says so and [`TlsStream::flush_pending`] sends
-//!   it when the socket is writable again. `write` first flushes what is
-//!   pending and returns `WouldBlock` while it cannot, so rustls never buffers
-//!   more than its limit.
-//! - **Handshake** messages (and TLS 1.3 tickets) are written as soon as rustls
-//!   produces them, from the read path; if the socket is full they wait like
-//!   any pending ciphertext.
+//!   them all in one `sendmsg`, which the connection does as soon as its own
+//!   buffer is empty, and again when the socket is writable after a full one.
+//!   `write` first flushes what is pending and returns `WouldBlock` while it
+//!   cannot, so rustls never buffers more than its limit.
+//! - **Handshake** messages and TLS 1.3 tickets are produced on the read path
+//!   and sent by the flush that follows every read: a handshake flight is one
+//!   write, and a ticket shares its write with the first reply.
 //! - **Errors**: a protocol error sends rustls' alert (best effort) and fails
 //!   the read, so the connection closes. A client speaking plain HTTP to the
 //!   TLS port gets a short plaintext `400` instead of binary it cannot read.
@@ -27,11 +27,11 @@
 //!   §6.1) before the TCP FIN; dropping an established session also sends one,
 //!   best effort, so idle keep-alive connections close cleanly.
 //!
-//! Socket writes go through `send(MSG_NOSIGNAL)` (std's `TcpStream::write`),
-//! never `writev`, so a vanished client cannot raise SIGPIPE in a host
-//! program that did not ignore it.
+//! Socket writes go through `send`/`sendmsg` with MSG_NOSIGNAL, never
+//! `writev`, so a vanished client cannot raise SIGPIPE in a host program that
+//! did not ignore it; all pending records leave in one `sendmsg`.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
@@ -114,13 +114,9 @@ impl TlsStream {
             let _ = self.flush_pending();
             return Err(io::Error::new(ErrorKind::InvalidData, e));
         }
-        // Handshake replies and tickets go out now; if the socket is full they
-        // wait for the connection's next flush.
-        match self.flush_pending() {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(e),
-        }
+        // Handshake replies and tickets wait for the connection's flush, which
+        // follows every read: a ticket leaves with the first reply.
+        Ok(())
     }
 }
 
@@ -155,7 +151,12 @@ impl Transport for TlsStream {
         Ok(total)
     }
 
-    /// Sends `close_notify` (RFC 8446 §6.1), then the TCP FIN.
+    /// Queues `close_notify` (RFC 8446 §6.1) behind the last reply's records.
+    fn last_reply_written(&mut self) {
+        self.tls.send_close_notify();
+    }
+
+    /// Sends `close_notify` (RFC 8446 §6.1) if it has not left yet, then the TCP FIN.
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.tls.send_close_notify();
         match self.flush_pending() {
@@ -195,19 +196,20 @@ impl Read for TlsStream {
 }
 
 impl Write for TlsStream {
+    /// Encrypts `buf` (as much as rustls takes) and keeps the records: the
+    /// connection flushes once its own buffer is empty, so everything a turn
+    /// produced leaves in one `sendmsg`.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         // Pending ciphertext first: rustls buffers at most its limit.
-        self.flush_pending()?;
+        if self.tls.wants_write() {
+            self.flush_pending()?;
+        }
         let n = self.tls.writer().write(buf)?;
         if n == 0 && !buf.is_empty() {
             // Still handshaking with the plaintext buffer full: wait for the peer.
             return Err(ErrorKind::WouldBlock.into());
         }
-        match self.flush_pending() {
-            Ok(_) => Ok(n),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(n),
-            Err(e) => Err(e),
-        }
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -251,14 +253,20 @@ impl Read for Tracked<'_> {
     }
 }
 
-/// The socket as rustls writes it: `send` with MSG_NOSIGNAL for every piece,
-/// since std's default `write_vectored` would use `writev` (SIGPIPE on a
-/// vanished peer). One record per call, as nginx writes 16 KiB per SSL_write.
+/// The socket as rustls writes it: with MSG_NOSIGNAL always, since `writev`
+/// would raise SIGPIPE on a vanished peer. rustls hands over every pending
+/// record at once (`write_vectored`), and they leave in one `sendmsg`: a
+/// handshake flight (ServerHello, ChangeCipherSpec, the encrypted rest) or
+/// several pipelined replies reach the client as one write, not one per record.
 struct NoSignal<'a>(&'a TcpStream);
 
 impl Write for NoSignal<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        crate::sys::socket::send_vectored(self.0, bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {
