@@ -28,6 +28,9 @@ pub(crate) struct Script {
     pub(crate) shut_down: bool,
     /// The bytes written with `write_more` (output that more output follows).
     pub(crate) corked: Vec<u8>,
+    /// How much output there was each time the connection said its last reply
+    /// was written (where TLS queues close_notify).
+    pub(crate) last_reply_at: Vec<usize>,
 }
 
 impl Script {
@@ -87,6 +90,10 @@ impl Transport for Script {
         let n = self.write(buf)?;
         self.corked.extend_from_slice(&buf[..n]);
         Ok(n)
+    }
+
+    fn last_reply_written(&mut self) {
+        self.last_reply_at.push(self.output.len());
     }
 }
 

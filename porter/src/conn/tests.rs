@@ -450,6 +450,24 @@ fn a_head_before_a_file_body_is_written_corked_and_nothing_else_is() {
 }
 
 #[test]
+fn the_transport_hears_of_the_last_reply_once_all_of_it_is_written() {
+    // TLS queues close_notify at that moment: after the last byte of the last
+    // reply (the pipelined one before it included), before the FIN, and never
+    // on a connection that stays open.
+    let limits = Limits::default();
+    let close = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    let conn = drive(Script { eof: false, ..Script::new(&[close]) }, &limits);
+    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+    assert_eq!(statuses(&out), [200, 200]);
+    assert!(conn.io.shut_down);
+    assert!(!conn.io.last_reply_at.is_empty());
+    assert!(conn.io.last_reply_at.iter().all(|&at| at == conn.io.output.len()), "{:?}", conn.io.last_reply_at);
+    let keep_alive = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    let open = drive(Script { eof: false, ..Script::new(&[keep_alive]) }, &limits);
+    assert!(open.io.last_reply_at.is_empty() && !open.io.shut_down);
+}
+
+#[test]
 fn replies_without_a_file_body_are_never_corked() {
     let limits = Limits::default();
     let conn = drive(Script::new(&[PIPELINE]), &limits);
