@@ -149,7 +149,7 @@ fn error_pages(host: &RawHost, dir: &Path, diags: &mut Diagnostics) -> Vec<Error
         };
         let path = dir.join(file.get_ref());
         match std::fs::read(&path) {
-            Ok(body) => pages.push(ErrorPage { status, content_type: content_type(&path).into(), file: path, body }),
+            Ok(body) => pages.push(ErrorPage { status, content_type: content_type(&path).into(), body }),
             Err(e) => diags.at(file.span(), format!("error page {}: {}", path.display(), crate::os_message(&e))),
         }
     }

@@ -120,8 +120,6 @@ pub struct Host {
 pub struct ErrorPage {
     /// 400–599.
     pub status: u16,
-    /// The file it was read from.
-    pub file: PathBuf,
     /// From the file's extension.
     pub content_type: String,
     /// The file's bytes.
