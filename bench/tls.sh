@@ -20,8 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; CONNS=${CONNS:-50}
-for tool in wrk nginx openssl; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx openssl >/dev/null; break; }
+for tool in wrk nginx openssl /usr/bin/time; do
+  command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx openssl time >/dev/null; break; }
 done
 cargo build --release --quiet -p porter-cli
 work=$(mktemp -d /tmp/porter-tls-bench.XXXX)

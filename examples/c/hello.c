@@ -185,7 +185,11 @@ int main(int argc, char **argv) {
 
     porter_response *hello = canned(HELLO), *from_worker = canned("answered by a worker thread\n");
     struct worker w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, from_worker};
-    if (pthread_create(&w.thread, NULL, worker_main, &w) != 0) return 1;
+    if (pthread_create(&w.thread, NULL, worker_main, &w) != 0) {
+        porter_response_free(hello);
+        porter_response_free(from_worker);
+        return 1;
+    }
 
     porter_config *cfg = porter_config_new();
     int failed = check(porter_config_listen(cfg, addr), "listen")

@@ -50,10 +50,13 @@ pub extern "C" fn porter_request_respond(
 /// Answers the request now with a copy of `response`, which stays the
 /// caller's: build a response once (a canned page, a health answer, a fixed
 /// reply) and answer any number of requests with it, from any number of
-/// handler threads at once. This is the quickest answer there is: no response
-/// is allocated or checked per request, and an in-memory body is shared, not
-/// copied (a file body gets its own descriptor each time). Bodies from
-/// `porter_response_body_stream` can be sent only once and are refused.
+/// handler threads at once. This is the quickest answer there is: no
+/// response handle is made and no header checked per request, and an
+/// in-memory body is shared, not copied (a file body gets its own descriptor
+/// each time). A borrowed body's `free_fn` runs when the response and its last
+/// copy are gone, which may be after `porter_response_free`, on a loop thread.
+/// Bodies from `porter_response_body_stream` can be sent only once and are
+/// refused.
 ///
 /// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_STATE` (already answered or
 /// deferred), `PORTER_ERR_INVALID` (a streamed body), `PORTER_ERR_IO` (the

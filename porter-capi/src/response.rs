@@ -26,6 +26,13 @@ impl PorterResponse {
     }
 
     /// A copy to send, leaving this one as it is (`porter_*_respond_copy`).
+    ///
+    /// C may call this from several threads at once on one response (porter.h
+    /// allows it while nobody changes the response). That is sound although
+    /// `Response` is not `Sync` (a reader body is not): `try_clone` only reads
+    /// the status and flags, clones `Bytes` (atomic reference counts, the
+    /// promotion of a vec-backed one included), `dup`s a file, and never
+    /// touches a reader or channel body beyond matching its variant.
     pub(crate) fn copy(&self) -> crate::error::Result<Response> {
         self.response.try_clone().map_err(|e| match e.kind() {
             std::io::ErrorKind::Unsupported => Error::invalid(e.to_string()),
@@ -334,6 +341,8 @@ pub extern "C" fn porter_body_sender_abort(sender: Option<Box<PorterBodySender>>
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use crate::error::{PORTER_ERR_INVALID, PORTER_ERR_NULL};
 
@@ -357,18 +366,45 @@ mod tests {
         assert!(sent.header_value("x-bad").is_none(), "a refused header leaves the response unchanged");
     }
 
+    extern "C" fn count_free(user_data: *mut c_void) {
+        // SAFETY (test): user_data is the AtomicUsize the test passed, alive until it checks.
+        unsafe { &*user_data.cast::<AtomicUsize>() }.fetch_add(1, Ordering::SeqCst);
+    }
+
     #[test]
     fn a_copy_shares_the_body_and_a_stream_is_refused() {
+        static BODY: &[u8] = b"ready";
+        let freed = AtomicUsize::new(0);
         let mut canned = porter_response_new(200);
         let res = canned.as_deref_mut();
-        assert_eq!(porter_response_header_static(res, c"X-Canned".as_ptr(), c"1".as_ptr()), PORTER_OK);
+        assert_eq!(porter_response_header(res, c"X-Canned".as_ptr(), c"1".as_ptr()), PORTER_OK);
+        let (data, user_data) = (BODY.as_ptr().cast(), std::ptr::from_ref(&freed).cast_mut().cast());
         let res = canned.as_deref_mut();
-        assert_eq!(porter_response_body_string(res, c"ready".as_ptr()), PORTER_OK);
+        assert_eq!(porter_response_body_borrow(res, data, BODY.len(), Some(count_free), user_data), PORTER_OK);
         let canned = canned.expect("a response");
-        for _ in 0..2 {
-            let copy = canned.copy().expect("an in-memory body copies");
+        // Copies made on several threads at once, as porter.h allows C to.
+        struct SharedByC<'a>(&'a PorterResponse);
+        // SAFETY (test): what C does with a `const porter_response *`; see `PorterResponse::copy`.
+        unsafe impl Sync for SharedByC<'_> {}
+        impl SharedByC<'_> {
+            fn copy(&self) -> Response {
+                self.0.copy().expect("an in-memory body copies")
+            }
+        }
+        let shared = SharedByC(&canned);
+        let copies: Vec<Response> = std::thread::scope(|s| {
+            let copy = || shared.copy();
+            let threads: Vec<_> = (0..4).map(|_| s.spawn(copy)).collect();
+            threads.into_iter().map(|t| t.join().expect("a copying thread")).collect()
+        });
+        for copy in &copies {
             assert_eq!((copy.status_code(), copy.header_value("x-canned")), (200, Some(&b"1"[..])));
         }
+        porter_response_free(Some(canned));
+        assert_eq!(freed.load(Ordering::SeqCst), 0, "the copies share the borrowed body: it is not freed yet");
+        drop(copies);
+        assert_eq!(freed.load(Ordering::SeqCst), 1, "freed once, after the last copy");
+
         let mut streamed = porter_response_new(200);
         let mut sender = std::ptr::null_mut();
         assert_eq!(porter_response_body_stream(streamed.as_deref_mut(), -1, Some(&mut sender)), PORTER_OK);
@@ -377,6 +413,7 @@ mod tests {
         // SAFETY (test): `sender` was just handed out by porter_response_body_stream.
         porter_body_sender_abort(Some(unsafe { Box::from_raw(sender) }));
         porter_response_free(streamed);
+        let canned = porter_response_new(204).expect("a response");
         assert_eq!(crate::reply::porter_request_respond_copy(None, Some(&canned)), PORTER_ERR_NULL);
         assert_eq!(crate::reply::porter_responder_respond_copy(None, Some(&canned)), PORTER_ERR_NULL);
         porter_response_free(Some(canned));

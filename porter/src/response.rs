@@ -336,6 +336,10 @@ mod tests {
         assert_eq!((copy.status, copy.close, copy.body.len()), (200, true, Some(5)));
         assert_eq!(copy.header_value("x-a"), Some(&b"1"[..]));
         assert_eq!(canned.header_value("x-a"), Some(&b"1"[..]), "the original is kept");
+        let (BodyKind::Bytes(original), BodyKind::Bytes(copied)) = (&canned.body.0, &copy.body.0) else {
+            panic!("both bodies are bytes");
+        };
+        assert_eq!(original.as_ptr(), copied.as_ptr(), "shared, not copied");
         assert!(Response::new(204).try_clone().is_ok_and(|r| r.body.is_empty()));
         let file = File::open("Cargo.toml").expect("a file");
         let sent = Response::new(200).body(Body::file(file, 3, 4)).try_clone().expect("a file body");

@@ -372,7 +372,7 @@ impl<T: Transport> Conn<T> {
             if self.phase == Phase::Closing && self.out.is_idle() && self.replies.is_empty() {
                 // The last reply is in the transport: TLS queues close_notify
                 // behind it, to leave in the same write (idempotent).
-                self.io.last_reply_written();
+                self.io.end_of_output();
             }
             let result = if self.out.pending() > 0 {
                 let unwritten = self.out.unwritten();

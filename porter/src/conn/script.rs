@@ -28,9 +28,9 @@ pub(crate) struct Script {
     pub(crate) shut_down: bool,
     /// The bytes written with `write_more` (output that more output follows).
     pub(crate) corked: Vec<u8>,
-    /// How much output there was each time the connection said its last reply
-    /// was written (where TLS queues close_notify).
-    pub(crate) last_reply_at: Vec<usize>,
+    /// Each time the connection said its output ended (where TLS queues
+    /// close_notify): how much output there was, and whether the FIN was sent.
+    pub(crate) end_of_output_at: Vec<(usize, bool)>,
 }
 
 impl Script {
@@ -92,8 +92,8 @@ impl Transport for Script {
         Ok(n)
     }
 
-    fn last_reply_written(&mut self) {
-        self.last_reply_at.push(self.output.len());
+    fn end_of_output(&mut self) {
+        self.end_of_output_at.push((self.output.len(), self.shut_down));
     }
 }
 

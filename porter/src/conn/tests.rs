@@ -450,21 +450,30 @@ fn a_head_before_a_file_body_is_written_corked_and_nothing_else_is() {
 }
 
 #[test]
-fn the_transport_hears_of_the_last_reply_once_all_of_it_is_written() {
+fn the_transport_hears_the_output_ended_once_the_last_reply_is_written() {
     // TLS queues close_notify at that moment: after the last byte of the last
     // reply (the pipelined one before it included), before the FIN, and never
-    // on a connection that stays open.
+    // on a connection that stays open. Writes are cut short and refused in
+    // between, so the replies take many passes of the write loop.
     let limits = Limits::default();
     let close = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    let conn = drive(Script { eof: false, ..Script::new(&[close]) }, &limits);
-    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
-    assert_eq!(statuses(&out), [200, 200]);
-    assert!(conn.io.shut_down);
-    assert!(!conn.io.last_reply_at.is_empty());
-    assert!(conn.io.last_reply_at.iter().all(|&at| at == conn.io.output.len()), "{:?}", conn.io.last_reply_at);
+    for (write_cap, write_budget) in [(None, None), (Some(7), None), (Some(7), Some(3))] {
+        let script = Script { eof: false, write_cap, write_budget, ..Script::new(&[close]) };
+        let mut conn = drive(script, &limits);
+        while !conn.io.shut_down && write_budget.is_some() {
+            conn.io.write_budget = Some(3); // the socket drains: the loop resumes
+            conn.writable = true;
+            conn.on_ready(&ctx(&limits, Instant::now()), &mut [0u8; 4096]);
+        }
+        let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+        assert_eq!(statuses(&out), [200, 200], "{write_cap:?} {write_budget:?}");
+        assert!(conn.io.shut_down);
+        let told = &conn.io.end_of_output_at;
+        assert!(!told.is_empty() && told.iter().all(|&at| at == (out.len(), false)), "{told:?} of {}", out.len());
+    }
     let keep_alive = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
     let open = drive(Script { eof: false, ..Script::new(&[keep_alive]) }, &limits);
-    assert!(open.io.last_reply_at.is_empty() && !open.io.shut_down);
+    assert!(open.io.end_of_output_at.is_empty() && !open.io.shut_down);
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //!
 //! The connection state machine is generic over it, so tests drive the very same
 //! code with scripted input chunks and `WouldBlock`s. The TLS hooks
-//! (`wants_write`, `flush_pending`, `has_buffered_input`, `is_handshaking`)
-//! default to "nothing held", which is what plain TCP and scripts are.
+//! (`wants_write`, `flush_pending`, `end_of_output`, `has_buffered_input`,
+//! `is_handshaking`) default to "nothing held", which is what plain TCP and
+//! scripts are.
 //! `raw_socket` reaches under TLS for what precedes it on the wire (a PROXY
 //! protocol header); scripts have no socket.
 
@@ -53,10 +54,11 @@ pub(crate) trait Transport: Read + Write {
         Ok(0)
     }
 
-    /// The connection has written its last reply and will close: a transport
-    /// with a closing message of its own (TLS `close_notify`) queues it now,
-    /// so it leaves in the same write as that reply.
-    fn last_reply_written(&mut self) {}
+    /// The connection has handed over its last reply and will close: a
+    /// transport with a closing message of its own (TLS `close_notify`) queues
+    /// it now, so it leaves in the same write as that reply. Called on every
+    /// write pass once that is so: it must be idempotent.
+    fn end_of_output(&mut self) {}
 
     /// True when a read would return something (data or EOF) without new bytes
     /// from the socket, so a short read must not end reading (edge-triggered).
@@ -160,9 +162,9 @@ impl Transport for Stream {
         }
     }
 
-    fn last_reply_written(&mut self) {
+    fn end_of_output(&mut self) {
         if let Stream::Tls(s) = self {
-            s.last_reply_written();
+            s.end_of_output();
         }
     }
 

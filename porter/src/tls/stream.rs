@@ -15,17 +15,20 @@
 //!   [`TlsStream::wants_write`] says so and [`TlsStream::flush_pending`] sends
 //!   them all in one `sendmsg`, which the connection does as soon as its own
 //!   buffer is empty, and again when the socket is writable after a full one.
-//!   `write` first flushes what is pending and returns `WouldBlock` while it
-//!   cannot, so rustls never buffers more than its limit.
+//!   Only when rustls holds its limit does `write` flush first (returning
+//!   `WouldBlock` while it cannot), so rustls never buffers more than that.
 //! - **Handshake** messages and TLS 1.3 tickets are produced on the read path
 //!   and sent by the flush that follows every read: a handshake flight is one
-//!   write, and a ticket shares its write with the first reply.
+//!   write, and a ticket shares its write with the first reply when the
+//!   request came in the same read as the client's Finished.
 //! - **Errors**: a protocol error sends rustls' alert (best effort) and fails
 //!   the read, so the connection closes. A client speaking plain HTTP to the
 //!   TLS port gets a short plaintext `400` instead of binary it cannot read.
-//! - **Close**: [`TlsStream::shutdown_write`] sends `close_notify` (RFC 8446
-//!   §6.1) before the TCP FIN; dropping an established session also sends one,
-//!   best effort, so idle keep-alive connections close cleanly.
+//! - **Close**: `close_notify` (RFC 8446 §6.1) is queued when the connection
+//!   says its output has ended (`end_of_output`), so it leaves in the same
+//!   write as the last reply; [`TlsStream::shutdown_write`] sends it if it has
+//!   not left yet, then the TCP FIN. Dropping an established session also
+//!   sends one, best effort, so idle keep-alive connections close cleanly.
 //!
 //! Socket writes go through `send`/`sendmsg` with MSG_NOSIGNAL, never
 //! `writev`, so a vanished client cannot raise SIGPIPE in a host program that
@@ -115,7 +118,7 @@ impl TlsStream {
             return Err(io::Error::new(ErrorKind::InvalidData, e));
         }
         // Handshake replies and tickets wait for the connection's flush, which
-        // follows every read: a ticket leaves with the first reply.
+        // follows every read (with the first reply, if its request came too).
         Ok(())
     }
 }
@@ -151,8 +154,9 @@ impl Transport for TlsStream {
         Ok(total)
     }
 
-    /// Queues `close_notify` (RFC 8446 §6.1) behind the last reply's records.
-    fn last_reply_written(&mut self) {
+    /// Queues `close_notify` (RFC 8446 §6.1) behind the last reply's records
+    /// (rustls sends it once, however often this is called).
+    fn end_of_output(&mut self) {
         self.tls.send_close_notify();
     }
 
@@ -198,18 +202,23 @@ impl Read for TlsStream {
 impl Write for TlsStream {
     /// Encrypts `buf` (as much as rustls takes) and keeps the records: the
     /// connection flushes once its own buffer is empty, so everything a turn
-    /// produced leaves in one `sendmsg`.
+    /// produced (a ticket, several replies) leaves in one `sendmsg`. Only when
+    /// rustls holds its limit of ciphertext is some of it sent first.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Pending ciphertext first: rustls buffers at most its limit.
-        if self.tls.wants_write() {
-            self.flush_pending()?;
-        }
         let n = self.tls.writer().write(buf)?;
-        if n == 0 && !buf.is_empty() {
-            // Still handshaking with the plaintext buffer full: wait for the peer.
-            return Err(ErrorKind::WouldBlock.into());
+        if n > 0 || buf.is_empty() {
+            return Ok(n);
         }
-        Ok(n)
+        if self.tls.wants_write() {
+            // Full: send what is pending (or say WouldBlock), then encrypt more.
+            self.flush_pending()?;
+            let n = self.tls.writer().write(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+        // Still handshaking with the plaintext buffer full: wait for the peer.
+        Err(ErrorKind::WouldBlock.into())
     }
 
     fn flush(&mut self) -> io::Result<()> {
