@@ -18,7 +18,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{chunked, find, pattern, require_tool, TempDir, SAFETY_TIMEOUT};
-use porter::{Files, Handler, Limits, Request, Response, Router, Server, ServerHandle, TlsConfig};
+use porter::{Body, Files, Handler, Limits, Request, Response, Router, Server, ServerHandle, TlsConfig};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -319,6 +319,35 @@ fn connection_close_ends_with_close_notify() {
     // rustls reports Ok(0) only after a close_notify (a bare FIN is UnexpectedEof).
     let mut rest = [0u8; 64];
     assert_eq!(c.stream.read(&mut rest).unwrap(), 0);
+}
+
+#[test]
+fn a_reply_cut_short_ends_without_close_notify() {
+    // RFC 9112 §9.8: an incomplete close is how a client learns a body may be
+    // cut; a close_notify after part of a body would say it was all there.
+    let pki = Pki::new();
+    let app = Router::new().get("/cut", |req: Request| {
+        let (reply, responder) = req.defer();
+        let (sender, body) = Body::channel(Some(1000));
+        responder.respond(Response::new(200).body(body));
+        // 15 of the 1000 bytes promised, then the sender is gone: porter closes.
+        thread::spawn(move || sender.send("only part of it").is_ok());
+        reply
+    });
+    let (_server, _, https) = serve_tls(&pki, Limits::default(), app);
+    let mut c = Reader::new(connect(&pki, https, "localhost"));
+    c.send(b"GET /cut HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        match c.stream.read(&mut chunk) {
+            Ok(0) => break None,
+            Ok(n) => c.buf.extend_from_slice(&chunk[..n]),
+            Err(e) => break Some(e.kind()),
+        }
+    };
+    assert!(c.buf.ends_with(b"only part of it"), "{:?}", String::from_utf8_lossy(&c.buf));
+    // rustls says UnexpectedEof for a close without close_notify, Ok(0) after one.
+    assert_eq!(end, Some(ErrorKind::UnexpectedEof));
 }
 
 #[test]

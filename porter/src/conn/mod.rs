@@ -94,6 +94,16 @@ struct Progress {
     wrote: bool,
 }
 
+impl<T: Transport> Drop for Conn<T> {
+    fn drop(&mut self) {
+        if !self.out.is_idle() {
+            // A reply is cut short (a failed body, a timeout, shutdown's end):
+            // the transport must not announce a clean close.
+            self.io.end_abruptly();
+        }
+    }
+}
+
 /// What the loop should do with a connection after a turn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum After {
@@ -106,7 +116,7 @@ pub(crate) enum After {
 }
 
 /// A client connection over transport `T`.
-pub(crate) struct Conn<T> {
+pub(crate) struct Conn<T: Transport> {
     io: T,
     /// This connection's token on its loop (answers from other threads name it).
     token: Token,

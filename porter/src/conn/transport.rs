@@ -3,8 +3,8 @@
 //!
 //! The connection state machine is generic over it, so tests drive the very same
 //! code with scripted input chunks and `WouldBlock`s. The TLS hooks
-//! (`wants_write`, `flush_pending`, `end_of_output`, `has_buffered_input`,
-//! `is_handshaking`) default to "nothing held", which is what plain TCP and
+//! (`wants_write`, `flush_pending`, `end_of_output`, `end_abruptly`,
+//! `has_buffered_input`, `is_handshaking`) default to "nothing held", which is what plain TCP and
 //! scripts are.
 //! `raw_socket` reaches under TLS for what precedes it on the wire (a PROXY
 //! protocol header); scripts have no socket.
@@ -59,6 +59,12 @@ pub(crate) trait Transport: Read + Write {
     /// it now, so it leaves in the same write as that reply. Called on every
     /// write pass once that is so: it must be idempotent.
     fn end_of_output(&mut self) {}
+
+    /// The connection is dropped with a reply not (all) sent: a transport must
+    /// not then say it closed cleanly. TLS sends no `close_notify`, so the
+    /// client sees an incomplete close and cannot take a cut body for a whole
+    /// one (RFC 9112 §9.8).
+    fn end_abruptly(&mut self) {}
 
     /// True when a read would return something (data or EOF) without new bytes
     /// from the socket, so a short read must not end reading (edge-triggered).
@@ -165,6 +171,12 @@ impl Transport for Stream {
     fn end_of_output(&mut self) {
         if let Stream::Tls(s) = self {
             s.end_of_output();
+        }
+    }
+
+    fn end_abruptly(&mut self) {
+        if let Stream::Tls(s) = self {
+            s.end_abruptly();
         }
     }
 

@@ -28,7 +28,9 @@
 //!   says its output has ended (`end_of_output`), so it leaves in the same
 //!   write as the last reply; [`TlsStream::shutdown_write`] sends it if it has
 //!   not left yet, then the TCP FIN. Dropping an established session also
-//!   sends one, best effort, so idle keep-alive connections close cleanly.
+//!   sends one, best effort, so idle keep-alive connections close cleanly;
+//!   but not when a reply was cut short (`end_abruptly`): the client must see
+//!   an incomplete close then (RFC 9112 §9.8).
 //!
 //! Socket writes go through `send`/`sendmsg` with MSG_NOSIGNAL, never
 //! `writev`, so a vanished client cannot raise SIGPIPE in a host program that
@@ -61,13 +63,23 @@ pub(crate) struct TlsStream {
     peer_closed: bool,
     /// A read returned plaintext after the peer closed: the next read is the EOF.
     eof_pending: bool,
+    /// Dropped with a reply cut short: no close_notify (see `end_abruptly`).
+    abrupt: bool,
 }
 
 impl TlsStream {
     /// Starts a server session on an accepted socket.
     pub(crate) fn new(tcp: TcpStream, config: &Arc<ServerConfig>) -> io::Result<Self> {
         let tls = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
-        Ok(TlsStream { tls, tcp, drained: false, seen_bytes: false, peer_closed: false, eof_pending: false })
+        Ok(TlsStream {
+            tls,
+            tcp,
+            drained: false,
+            seen_bytes: false,
+            peer_closed: false,
+            eof_pending: false,
+            abrupt: false,
+        })
     }
 
     /// The socket under the session (a PROXY header is read from it before
@@ -160,6 +172,12 @@ impl Transport for TlsStream {
         self.tls.send_close_notify();
     }
 
+    /// No `close_notify` on drop: a reply was cut short, and an incomplete
+    /// close is how the client learns it (RFC 9112 §9.8).
+    fn end_abruptly(&mut self) {
+        self.abrupt = true;
+    }
+
     /// Sends `close_notify` (RFC 8446 §6.1) if it has not left yet, then the TCP FIN.
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.tls.send_close_notify();
@@ -235,11 +253,12 @@ impl AsFd for TlsStream {
 impl Drop for TlsStream {
     fn drop(&mut self) {
         // A clean end for an established session closed by us (idle timeout,
-        // shutdown); one non-blocking attempt, never waited for.
-        if !self.tls.is_handshaking() && !self.peer_closed {
+        // shutdown), unless a reply was cut short. Records already encrypted
+        // go out either way. One non-blocking attempt, never waited for.
+        if !self.tls.is_handshaking() && !self.peer_closed && !self.abrupt {
             self.tls.send_close_notify();
-            let _ = self.flush_pending();
         }
+        let _ = self.flush_pending();
     }
 }
 
