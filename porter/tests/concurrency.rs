@@ -1,6 +1,7 @@
 //! Many clients at once: `max_connections` makes extra clients wait (and serves
-//! them once a slot frees), and 50 keep-alive clients × 20 requests against two
-//! worker loops all get the right answers.
+//! them once a slot frees), 50 keep-alive clients × 20 requests against two
+//! worker loops all get the right answers, and every worker of four accepts
+//! connections on its own SO_REUSEPORT listener.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{echo, echoed, serve_threads, serve_with, Client, Log};
-use porter::Limits;
+use porter::{Limits, Request, Response};
 
 #[test]
 fn max_connections_makes_the_next_client_wait_until_one_closes() {
@@ -152,4 +153,25 @@ fn four_worker_threads_serve_many_connections() {
     });
     assert_eq!(log.count(), 200);
     server.stop().expect("stop a four-thread server");
+}
+
+#[test]
+fn every_worker_accepts_connections_on_its_own_listener() {
+    // SO_REUSEPORT: each worker has its own listening socket and the kernel
+    // spreads connections among them by address hash. The chance that 400
+    // connections miss one of four sockets is about 4 * (3/4)^400.
+    let server = serve_threads(4, Limits::default(), |_req: Request| {
+        Response::text(thread::current().name().unwrap_or("?").to_string())
+    });
+    let mut workers = std::collections::BTreeSet::new();
+    for _ in 0..400 {
+        let mut c = Client::connect(server.local_addr());
+        let r = c.round_trip("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        workers.insert(String::from_utf8_lossy(&r.body).into_owned());
+        if workers.len() == 4 {
+            break;
+        }
+    }
+    assert_eq!(workers.len(), 4, "connections reached only {workers:?}");
+    assert!(workers.iter().all(|name| name.starts_with("porter-")), "{workers:?}");
 }
