@@ -89,7 +89,13 @@ impl<T: Transport> Conn<T> {
                 false
             }
             Ok(Some(parsed)) => {
-                let head = self.rbuf.split_to(parsed.len).freeze();
+                let head = if parsed.len == self.rbuf.len() {
+                    // The usual case, one request per read: the whole buffer
+                    // becomes the head without the shared header a split needs.
+                    std::mem::take(&mut self.rbuf).freeze()
+                } else {
+                    self.rbuf.split_to(parsed.len).freeze()
+                };
                 self.head_started = true;
                 let origin = Origin { remote: ctx.remote.clone(), token: self.token, seq: self.next_seq };
                 self.next_seq += 1;

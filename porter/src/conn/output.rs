@@ -29,6 +29,10 @@ use crate::sys::poller::Token;
 pub(crate) const HIGH_WATER: usize = 64 * 1024;
 /// The most a streamed body contributes to the buffer per pull.
 const STREAM_PIECE: usize = 16 * 1024;
+/// What an empty output buffer reserves before its first reply: a typical head
+/// and small body fit without the buffer growing header by header (the buffer
+/// is given back whenever the connection goes idle, so this is per reply burst).
+const FIRST_CAPACITY: usize = 1024;
 
 /// Static bits every response head needs, owned by the loop.
 pub(crate) struct HeadContext<'a> {
@@ -120,6 +124,10 @@ impl Output {
 
     /// Encodes `slot` (the queue's front). Starts streaming its body if needed.
     pub(crate) fn start(&mut self, slot: Slot, cx: &HeadContext<'_>) {
+        if self.buf.capacity() == 0 {
+            // One allocation for a typical reply instead of a growth per header.
+            self.buf.reserve(FIRST_CAPACITY);
+        }
         match slot {
             Slot::Continue => encode::encode_continue(&mut self.buf),
             Slot::Ready(response, meta) => self.start_response(*response, meta, cx),
