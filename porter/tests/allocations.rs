@@ -5,9 +5,10 @@
 //!
 //! Counted per request today, one at a time on a keep-alive connection:
 //! the request's bytes (the read buffer, handed to the request whole), its
-//! header index, the handler's header list, the queued reply, and the output
-//! buffer (one reserve, not one growth per header). The loop's once-a-second
-//! `Date` formatting adds two now and then, hence the small allowance.
+//! header index, the handler's header list, the reply queue and the output
+//! buffer (one reserve each, given back when the connection idles, which it
+//! does between these requests). The loop's once-a-second `Date` formatting
+//! adds two now and then, hence the small allowance.
 
 mod common;
 

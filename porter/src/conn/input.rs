@@ -170,11 +170,11 @@ impl<T: Transport> Conn<T> {
             // body, so it cannot be drained: close after this reply. And after a
             // closing reply nothing more is read (RFC 9112 §9.6).
             meta.close = true;
-            self.replies.push(Slot::Ready(Box::new(response), meta));
+            self.replies.push(Slot::Ready(response, meta));
             self.stop_reading();
             return;
         }
-        self.replies.push(Slot::Ready(Box::new(response), meta));
+        self.replies.push(Slot::Ready(response, meta));
         self.reading = Reading::Body(Box::new(BodyRead { decoder, sink: Sink::Drain, received: 0 }));
     }
 
@@ -296,14 +296,14 @@ impl<T: Transport> Conn<T> {
         let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
                 meta.close |= response.close;
-                Slot::Ready(Box::new(response), meta)
+                Slot::Ready(response, meta)
             }
             Ok(Reply(ReplyKind::Later { seq: s, pending })) if s == seq => Slot::Waiting { seq, pending, meta },
             Ok(Reply(ReplyKind::Later { .. })) => {
                 log::error!("a handler returned another request's deferred reply; answering 500");
-                Slot::Ready(Box::new(Response::error(500)), meta)
+                Slot::Ready(Response::error(500), meta)
             }
-            Err(response) => Slot::Ready(Box::new(response), meta),
+            Err(response) => Slot::Ready(response, meta),
         };
         let close = matches!(&slot, Slot::Ready(_, m) | Slot::Waiting { meta: m, .. } if m.close);
         self.replies.push(slot);
@@ -338,7 +338,7 @@ impl<T: Transport> Conn<T> {
 
     fn reject_with(&mut self, status: u16, meta: ReplyMeta) {
         self.replies.drop_pending_continue();
-        self.replies.push(Slot::Ready(Box::new(Response::error(status)), meta));
+        self.replies.push(Slot::Ready(Response::error(status), meta));
         self.stop_reading();
     }
 

@@ -245,7 +245,7 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Delivers the answer to deferred request `seq` (false if it is not waiting).
-    pub(crate) fn on_answer(&mut self, seq: u64, response: Box<Response>) -> bool {
+    pub(crate) fn on_answer(&mut self, seq: u64, response: Response) -> bool {
         self.replies.answer(seq, response)
     }
 
@@ -494,6 +494,7 @@ impl<T: Transport> Conn<T> {
             self.rbuf = BytesMut::new();
         }
         self.out.release_memory();
+        self.replies.release_memory();
         let kind = self.current_timer();
         // The header timeout runs from a head's first byte (trickling does not
         // extend it); body and write timeouts measure the pause since progress.

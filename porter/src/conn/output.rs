@@ -130,7 +130,7 @@ impl Output {
         }
         match slot {
             Slot::Continue => encode::encode_continue(&mut self.buf),
-            Slot::Ready(response, meta) => self.start_response(*response, meta, cx),
+            Slot::Ready(response, meta) => self.start_response(response, meta, cx),
             // `ReplyQueue::pop_ready` never hands out a waiting slot.
             Slot::Waiting { .. } => {}
         }

@@ -265,7 +265,7 @@ impl EventLoop {
         for message in inbox.drain(..) {
             match message {
                 Message::Answer { token, seq, response } => {
-                    if self.on_answer(token, seq, response) {
+                    if self.on_answer(token, seq, *response) {
                         touched.push(token);
                     }
                 }
@@ -284,7 +284,7 @@ impl EventLoop {
     }
 
     /// Delivers an answer; true when its connection should take a turn.
-    fn on_answer(&mut self, token: Token, seq: u64, response: Box<crate::Response>) -> bool {
+    fn on_answer(&mut self, token: Token, seq: u64, response: crate::Response) -> bool {
         match self.conns.get_mut(token) {
             Some(Entry::Open { conn, .. }) => conn.on_answer(seq, response),
             Some(Entry::Closed { awaited }) => {
