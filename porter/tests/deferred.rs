@@ -90,6 +90,27 @@ fn a_client_that_goes_away_cancels_its_pending_request() {
 }
 
 #[test]
+fn requests_behind_a_closing_reply_are_cancelled() {
+    // RFC 9112 §9.6: nothing is sent after a reply with `Connection: close`, so
+    // the pipelined requests behind it will never be answered: their
+    // responders must hear so, as when the client goes away.
+    let (router, rx) = deferring_router();
+    let server = serve(router);
+    let mut client = Client::connect(server.local_addr());
+    client.send("GET /slow/first HTTP/1.1\r\nHost: t\r\n\r\nGET /slow/second HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (_, first) = next_responder(&rx);
+    let (_, second) = next_responder(&rx);
+    let (cancelled_tx, cancelled_rx) = mpsc::channel();
+    second.on_cancel(move || cancelled_tx.send(()).expect("test is listening"));
+    first.respond(Response::text("closing").close());
+    let reply = client.read_reply();
+    assert_eq!((reply.status, reply.text()), (200, "closing".to_string()));
+    client.assert_closed("the reply said Connection: close");
+    cancelled_rx.recv_timeout(SAFETY_TIMEOUT).expect("the request behind the closing reply was cancelled");
+    assert!(second.is_cancelled());
+}
+
+#[test]
 fn on_cancel_registered_after_cancellation_runs_at_once() {
     let (router, rx) = deferring_router();
     let server = serve(router);

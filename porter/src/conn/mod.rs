@@ -452,9 +452,13 @@ impl<T: Transport> Conn<T> {
             self.report_written(observer);
         }
         if close {
-            // RFC 9112 §9.6: after a reply with `Connection: close`, send nothing more.
+            // RFC 9112 §9.6: after a reply with `Connection: close`, send nothing
+            // more. Requests still waiting for an answer will never get one
+            // out: their responders hear it now, as when the client leaves.
             self.stop_reading();
-            self.replies = ReplyQueue::default();
+            for (_, pending) in self.replies.abandon() {
+                pending.cancel();
+            }
             self.phase = Phase::Closing;
         }
     }

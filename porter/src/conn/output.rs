@@ -31,7 +31,8 @@ pub(crate) const HIGH_WATER: usize = 64 * 1024;
 const STREAM_PIECE: usize = 16 * 1024;
 /// What an empty output buffer reserves before its first reply: a typical head
 /// and small body fit without the buffer growing header by header (the buffer
-/// is given back whenever the connection goes idle, so this is per reply burst).
+/// is given back at the end of every turn that leaves it empty, so this is
+/// once per burst of replies).
 const FIRST_CAPACITY: usize = 1024;
 
 /// Static bits every response head needs, owned by the loop.

@@ -98,7 +98,8 @@ pub(crate) enum Slot {
     /// `100 Continue` for the request whose body is being read.
     Continue,
     /// A final response, ready to encode (inline: one allocation less per
-    /// request; the queue itself is given back when the connection idles).
+    /// request; the queue itself is given back at the end of a turn that
+    /// leaves it empty).
     Ready(Response, ReplyMeta),
     /// Request `seq` was deferred: its responder has not answered yet.
     Waiting { seq: u64, pending: Arc<Pending>, meta: ReplyMeta },
@@ -108,11 +109,20 @@ pub(crate) enum Slot {
 #[derive(Debug, Default)]
 pub(crate) struct ReplyQueue {
     slots: VecDeque<Slot>,
+    /// The most slots held since the memory was last given back, and that
+    /// count for the burst before: a new burst reserves it at once instead
+    /// of growing 4, 8, 16... (each growth a copy of every slot).
+    peak: u32,
+    last_peak: u32,
 }
 
 impl ReplyQueue {
     pub(crate) fn push(&mut self, slot: Slot) {
+        if self.slots.capacity() == 0 {
+            self.slots.reserve(self.last_peak.max(1) as usize);
+        }
         self.slots.push_back(slot);
+        self.peak = self.peak.max(u32::try_from(self.slots.len()).unwrap_or(u32::MAX));
     }
 
     /// Takes the front slot if it can be written now (a waiting answer holds
@@ -167,11 +177,13 @@ impl ReplyQueue {
             .collect()
     }
 
-    /// Gives the queue's memory back once it is empty (idle keep-alive
-    /// connections hold none).
+    /// Gives the queue's memory back when it is empty (at the end of a turn,
+    /// so idle keep-alive connections hold none), remembering how deep the
+    /// last burst went.
     pub(crate) fn release_memory(&mut self) {
         if self.slots.is_empty() && self.slots.capacity() > 0 {
             self.slots = VecDeque::new();
+            self.last_peak = std::mem::take(&mut self.peak);
         }
     }
 

@@ -3,10 +3,10 @@
 //!
 //! The connection state machine is generic over it, so tests drive the very same
 //! code with scripted input chunks and `WouldBlock`s. The TLS hooks
-//! (`wants_write`, `flush_pending`, `end_of_output`, `end_abruptly`,
-//! `has_buffered_input`, `is_handshaking`) default to "nothing held", which is what plain TCP and
-//! scripts are.
-//! `raw_socket` reaches under TLS for what precedes it on the wire (a PROXY
+//! (`wants_write`, `flush_pending`, `has_buffered_input`, `is_handshaking`)
+//! default to "nothing held", and the closing ones (`end_of_output`,
+//! `end_abruptly`) to "nothing to say", which is what plain TCP and scripts
+//! are. `raw_socket` reaches under TLS for what precedes it on the wire (a PROXY
 //! protocol header); scripts have no socket.
 
 use std::fs::File;

@@ -253,8 +253,9 @@ impl AsFd for TlsStream {
 impl Drop for TlsStream {
     fn drop(&mut self) {
         // A clean end for an established session closed by us (idle timeout,
-        // shutdown), unless a reply was cut short. Records already encrypted
-        // go out either way. One non-blocking attempt, never waited for.
+        // shutdown), unless a reply was cut short. Records already queued go
+        // out either way (reply bytes, or a handshake flight or alert). One
+        // non-blocking attempt, never waited for.
         if !self.tls.is_handshaking() && !self.peer_closed && !self.abrupt {
             self.tls.send_close_notify();
         }
