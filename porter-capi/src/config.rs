@@ -241,15 +241,23 @@ pub extern "C" fn porter_config_free(config: Option<Box<PorterConfig>>) {
 /// at a time per config.
 #[no_mangle]
 pub extern "C" fn porter_config_listen(config: Option<&mut PorterConfig>, addr: *const c_char) -> c_int {
-    guard(|| {
-        let config = need(config, "config")?;
-        let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
-        config.listens.push(Listen { addrs, options: ListenOptions::new() });
-        Ok(PORTER_OK)
-    })
+    guard(|| listen_on(config, addr, ListenOptions::new()))
 }
 
-pub(crate) fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
+/// The common end of the `porter_config_listen*` calls: `addr` resolved and
+/// added with `options`.
+pub(crate) fn listen_on(
+    config: Option<&mut PorterConfig>,
+    addr: *const c_char,
+    options: ListenOptions,
+) -> Result<c_int> {
+    let config = need(config, "config")?;
+    let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
+    config.listens.push(Listen { addrs, options });
+    Ok(PORTER_OK)
+}
+
+fn resolve(addr: &str) -> Result<Vec<SocketAddr>> {
     let resolved: Vec<SocketAddr> =
         addr.to_socket_addrs().map_err(|e| Error::invalid(format!("cannot use address {addr:?}: {e}")))?.collect();
     if resolved.is_empty() {

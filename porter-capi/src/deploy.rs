@@ -9,7 +9,7 @@ use std::os::raw::{c_char, c_int};
 
 use porter::{AccessLog, ListenOptions, LogFormat, Metrics};
 
-use crate::config::{resolve, Listen, PorterConfig};
+use crate::config::PorterConfig;
 use crate::error::{guard, need, Error, PORTER_OK};
 use crate::ffi;
 use crate::server::PorterServer;
@@ -31,12 +31,7 @@ pub const PORTER_LOG_JSON: c_int = 1;
 /// at a time per config.
 #[no_mangle]
 pub extern "C" fn porter_config_listen_proxy(config: Option<&mut PorterConfig>, addr: *const c_char) -> c_int {
-    guard(|| {
-        let config = need(config, "config")?;
-        let addrs = resolve(ffi::str_arg(addr, "addr")?)?;
-        config.listens.push(Listen { addrs, options: ListenOptions::new().proxy_protocol(true) });
-        Ok(PORTER_OK)
-    })
+    guard(|| crate::config::listen_on(config, addr, ListenOptions::new().proxy_protocol(true)))
 }
 
 /// Logs one line per reply, once its last byte is sent, to the file `path`

@@ -14,6 +14,8 @@
 use std::io;
 use std::os::fd::{OwnedFd, RawFd};
 
+use crate::proto::parse::parse_decimal;
+
 /// `SD_LISTEN_FDS_START`: the first passed fd.
 const FIRST_FD: RawFd = 3;
 /// More passed sockets than any service uses: a larger `LISTEN_FDS` is garbage.
@@ -32,11 +34,13 @@ pub(crate) fn parse_listen_env(
     my_pid: u32,
 ) -> io::Result<Passed> {
     let (Some(pid), Some(fds)) = (pid, fds) else { return Ok(Vec::new()) };
-    let pid = parse_number(pid).filter(|&p| p > 0 && p <= u64::from(u32::MAX)).ok_or_else(|| bad("LISTEN_PID", pid))?;
+    let pid = parse_decimal(pid.as_bytes())
+        .filter(|&p| p > 0 && p <= u64::from(u32::MAX))
+        .ok_or_else(|| bad("LISTEN_PID", pid))?;
     if pid != u64::from(my_pid) {
         return Ok(Vec::new());
     }
-    let count = parse_number(fds)
+    let count = parse_decimal(fds.as_bytes())
         .and_then(|n| RawFd::try_from(n).ok())
         .filter(|&n| n <= MAX_PASSED)
         .ok_or_else(|| bad("LISTEN_FDS", fds))?;
@@ -48,11 +52,6 @@ pub(crate) fn parse_listen_env(
         return Err(bad("LISTEN_FDNAMES (not one name per fd)", names.unwrap_or_default()));
     }
     Ok((FIRST_FD..FIRST_FD + count).zip(labels).collect())
-}
-
-/// A decimal number as systemd writes it (digits only, no sign).
-fn parse_number(text: &str) -> Option<u64> {
-    crate::proto::parse::parse_decimal(text.as_bytes())
 }
 
 fn bad(variable: &str, value: &str) -> io::Error {

@@ -78,11 +78,14 @@ fn a_keep_alive_request_costs_five_allocations_on_the_loop() {
         assert_eq!(c.round_trip(request).status, 200);
     }
     let before = LOOP_ALLOCATIONS.load(Ordering::Relaxed);
+    let started = std::time::Instant::now();
     for _ in 0..REQUESTS {
         assert_eq!(c.round_trip(request).body, b"Hello, World!");
     }
     let made = LOOP_ALLOCATIONS.load(Ordering::Relaxed) - before;
-    // Five per request, plus the Date line's reformatting (one per second).
-    assert!(made <= 5 * REQUESTS + 8, "{made} allocations for {REQUESTS} requests");
+    // Five per request, plus the Date line's reformatting (one per second
+    // started: a slow run is allowed its extra seconds, not a time limit).
+    let date_lines = started.elapsed().as_secs() as usize + 2;
+    assert!(made <= 5 * REQUESTS + date_lines, "{made} allocations for {REQUESTS} requests");
     assert!(made >= 4 * REQUESTS, "{made}: is the loop thread counted at all?");
 }

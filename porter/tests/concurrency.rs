@@ -174,4 +174,14 @@ fn every_worker_accepts_connections_on_its_own_listener() {
     }
     assert_eq!(workers.len(), 4, "connections reached only {workers:?}");
     assert!(workers.iter().all(|name| name.starts_with("porter-")), "{workers:?}");
+    // And each has a listener of its own: four sockets listen on the port.
+    // /proc/net/tcp rows: slot, local address (hex IP:port), remote, state (0A = LISTEN).
+    let port = format!(":{:04X}", server.local_addr().port());
+    let tcp = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
+    let listening = tcp
+        .lines()
+        .map(|row| row.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 3 && f[1].ends_with(&port) && f[3] == "0A")
+        .count();
+    assert_eq!(listening, 4, "one SO_REUSEPORT listener per worker");
 }

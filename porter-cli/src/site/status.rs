@@ -10,7 +10,7 @@ use porter::{Handler, Reply, Request, Response};
 pub struct Status {
     pub code: u16,
     pub body: Bytes,
-    pub content_type: String,
+    pub content_type: Bytes,
 }
 
 impl Status {

@@ -109,20 +109,17 @@ pub(crate) enum Slot {
 #[derive(Debug, Default)]
 pub(crate) struct ReplyQueue {
     slots: VecDeque<Slot>,
-    /// The most slots held since the memory was last given back, and that
-    /// count for the burst before: a new burst reserves it at once instead
-    /// of growing 4, 8, 16... (each growth a copy of every slot).
-    peak: u32,
-    last_peak: u32,
+    /// The capacity the last burst grew to: a new burst reserves it at once
+    /// instead of growing 4, 8, 16... (each growth a copy of every slot).
+    last_peak: usize,
 }
 
 impl ReplyQueue {
     pub(crate) fn push(&mut self, slot: Slot) {
         if self.slots.capacity() == 0 {
-            self.slots.reserve(self.last_peak.max(1) as usize);
+            self.slots.reserve(self.last_peak.max(1));
         }
         self.slots.push_back(slot);
-        self.peak = self.peak.max(u32::try_from(self.slots.len()).unwrap_or(u32::MAX));
     }
 
     /// Takes the front slot if it can be written now (a waiting answer holds
@@ -182,8 +179,8 @@ impl ReplyQueue {
     /// last burst went.
     pub(crate) fn release_memory(&mut self) {
         if self.slots.is_empty() && self.slots.capacity() > 0 {
+            self.last_peak = self.slots.capacity();
             self.slots = VecDeque::new();
-            self.last_peak = std::mem::take(&mut self.peak);
         }
     }
 
