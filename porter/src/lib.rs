@@ -60,7 +60,7 @@ mod upload;
 pub use activation::systemd_sockets;
 pub use auth::{Authenticator, BasicAuth, Protected};
 pub use error_pages::ErrorPages;
-pub use files::Files;
+pub use files::{media_type, Files};
 pub use handler::{stream_body, Handler, Reply, StreamBody};
 pub use limits::Limits;
 pub use listen::ListenOptions;

@@ -149,20 +149,12 @@ fn error_pages(host: &RawHost, dir: &Path, diags: &mut Diagnostics) -> Vec<Error
         };
         let path = dir.join(file.get_ref());
         match std::fs::read(&path) {
-            Ok(body) => pages.push(ErrorPage { status, content_type: content_type(&path).into(), body }),
+            Ok(body) => {
+                let content_type = porter::media_type(&path.to_string_lossy()).into_owned();
+                pages.push(ErrorPage { status, content_type, body });
+            }
             Err(e) => diags.at(file.span(), format!("error page {}: {}", path.display(), crate::os_message(&e))),
         }
     }
     pages
-}
-
-/// The media type of an error page, from its extension.
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("html" | "htm") => "text/html; charset=utf-8",
-        Some("json") => "application/json",
-        Some("xml") => "application/xml",
-        Some("txt") => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
 }

@@ -8,6 +8,13 @@
 
 use std::borrow::Cow;
 
+/// The `Content-Type` for a file named `name` (a path's last segment counts):
+/// what [`Files`](crate::Files) sends, for programs that serve files of their
+/// own, e.g. `media_type("index.html")` is `text/html; charset=utf-8`.
+pub fn media_type(name: &str) -> Cow<'static, str> {
+    content_type(name.as_bytes())
+}
+
 /// The `Content-Type` for the file at `path` (segments joined by `/`).
 pub(super) fn content_type(path: &[u8]) -> Cow<'static, str> {
     let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
@@ -21,10 +28,27 @@ pub(super) fn content_type(path: &[u8]) -> Cow<'static, str> {
         mime_guess::from_ext(ext).first_raw().unwrap_or("application/octet-stream")
     };
     if is_text(essence) {
-        Cow::Owned(format!("{essence}; charset=utf-8"))
+        with_charset(essence)
     } else {
         Cow::Borrowed(essence)
     }
+}
+
+/// `essence; charset=utf-8`, without an allocation for the common text types.
+fn with_charset(essence: &str) -> Cow<'static, str> {
+    Cow::Borrowed(match essence {
+        "text/html" => "text/html; charset=utf-8",
+        "text/css" => "text/css; charset=utf-8",
+        "text/javascript" => "text/javascript; charset=utf-8",
+        "text/plain" => "text/plain; charset=utf-8",
+        "text/xml" => "text/xml; charset=utf-8",
+        "text/csv" => "text/csv; charset=utf-8",
+        "text/markdown" => "text/markdown; charset=utf-8",
+        "image/svg+xml" => "image/svg+xml; charset=utf-8",
+        "application/xml" => "application/xml; charset=utf-8",
+        "application/xhtml+xml" => "application/xhtml+xml; charset=utf-8",
+        _ => return Cow::Owned(format!("{essence}; charset=utf-8")),
+    })
 }
 
 fn is_text(essence: &str) -> bool {
@@ -61,5 +85,7 @@ mod tests {
             assert_eq!(content_type(path.as_bytes()), want, "{path}");
         }
         assert_eq!(content_type(b"caf\xe9.css"), "text/css; charset=utf-8");
+        assert!(matches!(content_type(b"a.html"), Cow::Borrowed(_)), "common text types are not formatted per reply");
+        assert_eq!(content_type(b"a.ics"), "text/calendar; charset=utf-8");
     }
 }

@@ -38,6 +38,8 @@ mod range;
 mod reply;
 mod source;
 
+pub use media::media_type;
+
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

@@ -126,9 +126,17 @@ impl Representation {
         }
     }
 
+    /// The `Content-Type` value, copied only if it was not a static string.
+    fn content_type_value(&self) -> Bytes {
+        match &self.content_type {
+            Cow::Borrowed(s) => Bytes::from_static(s.as_bytes()),
+            Cow::Owned(s) => Bytes::copy_from_slice(s.as_bytes()),
+        }
+    }
+
     /// 200 with the whole representation.
     fn full(self, v: Validators) -> Response {
-        let mut response = Response::new(200).header("Content-Type", self.content_type.to_string());
+        let mut response = Response::new(200).header("Content-Type", self.content_type_value());
         if let Some(coding) = self.coding {
             response = response.header("Content-Encoding", coding.token());
         }
@@ -140,7 +148,7 @@ impl Representation {
     /// 206 with one range (RFC 9110 §14.4, §15.3.7.1).
     fn single(self, v: Validators, part: ByteRange) -> Response {
         let response = Response::new(206)
-            .header("Content-Type", self.content_type.to_string())
+            .header("Content-Type", self.content_type_value())
             .header("Content-Range", part.content_range(self.entity.len));
         let response = self.metadata(response, &v, true);
         response.body(body_of(self.entity.content, part.first, part.len()))
