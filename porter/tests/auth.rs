@@ -7,7 +7,7 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine;
 use common::{serve, Client};
@@ -167,31 +167,15 @@ fn weak_htpasswd_formats_are_refused_when_loaded() {
     assert!(BasicAuth::from_htpasswd("x", &path).is_ok());
 }
 
-/// Every log record of this test binary.
-static RECORDS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl log::Log for Capture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        RECORDS.lock().unwrap().push(format!("{} {}", record.target(), record.args()));
-    }
-    fn flush(&self) {}
-}
-
 #[test]
 fn a_wrong_password_is_never_logged() {
-    let _ = log::set_logger(&Capture);
-    log::set_max_level(log::LevelFilter::Trace);
+    let records = common::logs::captured();
     let server = common::serve_threads(1, porter::Limits::default(), staff().protect(|_req| Response::text("ok")));
     let mut c = Client::connect(server.local_addr());
     let secret = "Tr0ub4dor-wrong-guess";
     assert_refused(&get(&mut c, "/", Some(&basic(&format!("alice:{secret}")))), "wrong password");
     drop(server);
-    let records = RECORDS.lock().unwrap();
+    let records = records.lock().unwrap();
     assert!(records.iter().any(|r| r.contains("basic auth")), "the refusal is logged: {records:?}");
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("alice:{secret}"));
     for r in records.iter() {

@@ -12,7 +12,7 @@ mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use common::{find, wait_until, Client, SAFETY_TIMEOUT};
 use porter::{ListenOptions, Request, Response, Server, ServerHandle};
@@ -277,36 +277,9 @@ fn several_workers_each_read_headers() {
     }
 }
 
-/// Captures `porter::access` lines for the access-log test.
-struct Capture(Mutex<Vec<String>>);
-
-impl log::Log for Capture {
-    fn enabled(&self, metadata: &log::Metadata) -> bool {
-        metadata.target() == "porter::access"
-    }
-
-    fn log(&self, record: &log::Record) {
-        if self.enabled(record.metadata()) {
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(record.args().to_string());
-        }
-    }
-
-    fn flush(&self) {}
-}
-
-fn captured() -> &'static Capture {
-    static CAPTURE: OnceLock<&'static Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture: &'static Capture = Box::leak(Box::new(Capture(Mutex::new(Vec::new()))));
-        log::set_logger(capture).expect("no other logger in this test binary");
-        log::set_max_level(log::LevelFilter::Info);
-        capture
-    })
-}
-
 #[test]
 fn the_access_log_names_the_real_client() {
-    let capture = captured();
+    let records = common::logs::captured();
     let server = Server::builder()
         .listen_with("127.0.0.1:0", ListenOptions::new().proxy_protocol(true))
         .threads(1)
@@ -318,39 +291,25 @@ fn the_access_log_names_the_real_client() {
     let mut client = Client::connect(server.local_addr());
     client.send(b"PROXY TCP4 203.0.113.77 198.51.100.2 5555 80\r\nGET /logged HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(client.read_reply().status, 200);
-    let logged = || capture.0.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|l| l.contains("/logged"));
-    wait_until(logged, "the access line is written");
-    let lines = capture.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let line = lines.iter().find(|l| l.contains("/logged")).unwrap();
-    assert!(line.starts_with("203.0.113.77 "), "access line {line:?} must name the proxied client");
+    let access_line = || {
+        let lines = records.lock().unwrap_or_else(|e| e.into_inner());
+        lines.iter().find(|l| l.starts_with("porter::access ") && l.contains("/logged")).cloned()
+    };
+    wait_until(|| access_line().is_some(), "the access line is written");
+    let line = access_line().unwrap();
+    assert!(line.starts_with("porter::access 203.0.113.77 "), "access line {line:?} must name the proxied client");
 }
 
 mod tls {
     use super::*;
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-    use rustls::pki_types::{CertificateDer, ServerName};
-    use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+    use common::pki::Pki;
+    use rustls::pki_types::ServerName;
+    use rustls::{ClientConfig, ClientConnection, StreamOwned};
 
-    /// A test CA and a `localhost` certificate it signed: (server config, client config).
+    /// Server and client TLS configurations from a test PKI (`localhost`).
     fn pki() -> (porter::TlsConfig, Arc<ClientConfig>) {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.distinguished_name.push(DnType::CommonName, "porter proxy test CA");
-        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-        let issuer = Issuer::new(ca_params, ca_key);
-        let key = KeyPair::generate().unwrap();
-        let cert = CertificateParams::new(vec!["localhost".to_string()]).unwrap().signed_by(&key, &issuer).unwrap();
-        let server = porter::TlsConfig::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
-        let mut roots = RootCertStore::empty();
-        roots.add(CertificateDer::from(ca_cert.der().to_vec())).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let client = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        (server, Arc::new(client))
+        let pki = Pki::new();
+        (pki.config(), pki.client_config())
     }
 
     /// Writes `header` and the ClientHello in one write, then one request with

@@ -9,6 +9,9 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
+pub mod pki;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
