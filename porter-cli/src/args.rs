@@ -269,8 +269,8 @@ impl Args {
             Some(path) => porter::AccessLog::file(path),
             None => porter::AccessLog::stderr(),
         };
-        let json = self.log_format == "json";
-        Some(log.format(if json { porter::LogFormat::Json } else { porter::LogFormat::Combined }))
+        // clap admits only the names LogFormat parses.
+        Some(log.format(self.log_format.parse().unwrap_or_default()))
     }
 
     /// Applies the static-file flags to `files`; `default_cache` is the

@@ -113,14 +113,9 @@ fn log(raw: &RawLog, dir: &Path, diags: &mut Diagnostics) -> Option<LogSettings>
             }
         }
     };
-    let format = match raw.format.as_ref().map(|f| (f.get_ref().as_str(), f.span())) {
+    let format = match &raw.format {
         None => Some(LogFormat::Combined),
-        Some(("combined", _)) => Some(LogFormat::Combined),
-        Some(("json", _)) => Some(LogFormat::Json),
-        Some((other, span)) => {
-            diags.at(span, format!("unknown log format `{other}`, expected \"combined\" or \"json\""));
-            None
-        }
+        Some(name) => name.get_ref().parse().map_err(|e: String| diags.at(name.span(), e)).ok(),
     };
     Some(LogSettings { access: access?, format: format? })
 }

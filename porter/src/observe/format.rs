@@ -29,6 +29,19 @@ pub enum LogFormat {
     Json,
 }
 
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    /// `"combined"` or `"json"`, as config files and command lines spell them.
+    fn from_str(name: &str) -> Result<LogFormat, String> {
+        match name {
+            "combined" => Ok(LogFormat::Combined),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format `{other}`, expected \"combined\" or \"json\"")),
+        }
+    }
+}
+
 /// The parts of the request an access-log line shows (client bytes, unescaped).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RequestFields<'a> {
