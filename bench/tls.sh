@@ -57,9 +57,11 @@ run_wrk() { # scenario → "requests/s server-cores client-cores"
   /usr/bin/time -f "%e %U %S" -o "$work/time" $pin_client wrk -t1 -c"$CONNS" -d"${DURATION}s" "${extra[@]}" \
     https://127.0.0.1:9443/plaintext > "$work/wrk.out"
   after=$(server_ticks)
-  read -r elapsed user sys < "$work/time"
-  awk -v b="$before" -v a="$after" -v e="$elapsed" -v u="$user" -v s="$sys" -v hz="$(getconf CLK_TCK)" \
-    '/Requests\/sec/ {printf "%s %.3f %.3f\n", $2, (a - b) / hz / e, (u + s) / e}' "$work/wrk.out"
+  # CPU over wrk's own run time (requests/s is measured over that too), not
+  # over the process's elapsed time, which adds its start-up.
+  read -r _elapsed user sys < "$work/time"
+  awk -v b="$before" -v a="$after" -v d="$DURATION" -v u="$user" -v s="$sys" -v hz="$(getconf CLK_TCK)" \
+    '/Requests\/sec/ {printf "%s %.3f %.3f\n", $2, (a - b) / hz / d, (u + s) / d}' "$work/wrk.out"
 }
 : > "$work/results"
 for round in $(seq "$ROUNDS"); do
