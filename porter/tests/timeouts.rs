@@ -211,3 +211,46 @@ fn backpressure_does_not_turn_into_a_false_header_timeout() {
     }
     c.assert_alive("after a slow-reading pipeline");
 }
+
+/// `write_timeout` as nginx's `send_timeout`: it holds for every kind of body,
+/// a file going out with sendfile too. The client asks for a file far larger
+/// than the socket buffers and never reads; with a long idle timeout, only the
+/// write timeout can end the connection. It is seen ending server-side (the
+/// open-connections gauge back to zero, with a safety timeout), then the client
+/// reads what was in flight and finds the body cut short.
+#[test]
+fn a_client_that_stops_reading_a_file_is_dropped_after_write_timeout() {
+    const LEN: usize = 32 << 20;
+    let dir = common::TempDir::new("stalled-file");
+    std::fs::write(dir.path().join("big.bin"), common::pattern(LEN)).expect("write the file");
+    let limits = Limits {
+        write_timeout: Duration::from_millis(200),
+        idle_timeout: Duration::from_secs(600),
+        ..Limits::default()
+    };
+    let metrics = porter::Metrics::new();
+    let server = porter::Server::bind("127.0.0.1:0")
+        .threads(1)
+        .limits(limits)
+        .metrics(&metrics)
+        .build(porter::Files::new(dir.path()).expect("Files::new"))
+        .expect("server builds")
+        .spawn()
+        .expect("server spawns");
+    let mut c = Client::connect(server.local_addr());
+    c.send("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    let closed = || {
+        let text = metrics.render();
+        text.contains("\nporter_connections_accepted_total 1\n") && text.contains("\nporter_connections_open 0\n")
+    };
+    common::wait_until(closed, "the server closed the connection of a client that stopped reading a file");
+    let mut received = 0usize;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match std::io::Read::read(&mut c.stream, &mut chunk) {
+            Ok(0) | Err(_) => break, // EOF, or a reset: the connection is over either way
+            Ok(n) => received += n,
+        }
+    }
+    assert!(received < LEN, "the whole file arrived ({received} bytes): the stalled download was not cut");
+}

@@ -21,6 +21,7 @@ pub(crate) mod input;
 pub(crate) mod output;
 pub(crate) mod preface;
 pub(crate) mod queue;
+pub(crate) mod timer;
 pub(crate) mod transport;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -31,14 +32,14 @@ mod tests;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 
 use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
 use crate::limits::Limits;
-use crate::observe::{Finished, Observer};
+use crate::observe::{self, Finished, Observer};
 use crate::responder::Pending;
 use crate::response::Response;
 use crate::sys::poller::Token;
@@ -46,10 +47,9 @@ use input::Reading;
 use output::{HeadContext, Output};
 use preface::Preface;
 use queue::ReplyQueue;
+use timer::{InputState, Progress, Summary, TimerKind};
 use transport::Transport;
 
-/// How long a closing connection keeps reading the peer's leftovers.
-const LINGER: Duration = Duration::from_secs(2);
 /// The most bytes read from one connection per turn, so one busy client cannot
 /// starve the others on its loop.
 const READ_BUDGET: usize = 256 * 1024;
@@ -63,17 +63,6 @@ pub(crate) enum Phase {
     Dead,
 }
 
-/// Which timeout currently applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TimerKind {
-    None,
-    Idle,
-    Header,
-    Body,
-    Write,
-    Linger,
-}
-
 /// Everything a connection borrows from its loop for one turn.
 pub(crate) struct Ctx<'a> {
     pub(crate) handler: &'a dyn Handler,
@@ -85,13 +74,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
     /// The loop's inbox, for answers and wake-ups from other threads.
     pub(crate) remote: &'a Arc<Remote>,
-}
-
-/// What moved during a turn.
-#[derive(Clone, Copy, Debug, Default)]
-struct Progress {
-    read: bool,
-    wrote: bool,
 }
 
 impl<T: Transport> Drop for Conn<T> {
@@ -143,6 +125,9 @@ pub(crate) struct Conn<T: Transport> {
     head_started: bool,
     /// The peer sent EOF (half-closed): no more bytes will come.
     peer_eof: bool,
+    /// The client went away (its EOF while an answer was awaited, a reset):
+    /// a request it got no byte of a reply to is logged 499, as nginx does.
+    client_left: bool,
     /// `Some(largest v2 header)` while a PROXY protocol header is still awaited.
     proxy_header: Option<usize>,
 }
@@ -169,6 +154,7 @@ impl<T: Transport> Conn<T> {
             deadline: Some(now + limits.header_timeout),
             head_started: false,
             peer_eof: false,
+            client_left: false,
             proxy_header: None,
         }
     }
@@ -250,9 +236,46 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Empties the reply queue of a dying connection: the deferred requests
-    /// still waiting, for the loop to cancel and keep track of.
-    pub(crate) fn abandon(&mut self) -> Vec<(u64, Arc<Pending>)> {
-        self.replies.abandon()
+    /// still waiting, for the loop to cancel and keep track of. Every request
+    /// not answered in full is recorded with `observer` ([`Conn::record_cut`]).
+    pub(crate) fn abandon(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
+        if let Some(observer) = observer {
+            for done in self.out.take_unfinished(self.no_reply_status()) {
+                observer.on_reply(&done, self.peer);
+            }
+        }
+        self.abandon_queue(observer)
+    }
+
+    /// Empties the reply queue: the requests queued behind the last reply that
+    /// will go out never get one; each is recorded with `observer`
+    /// ([`Conn::record_cut`]). Returns the deferred ones still waiting.
+    fn abandon_queue(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
+        let status = self.no_reply_status();
+        let peer = self.peer;
+        self.replies.abandon(|meta| {
+            if let Some(observer) = observer {
+                Self::record_cut(observer, peer, status, meta);
+            }
+        })
+    }
+
+    /// Records a request that got no byte of a reply: access-log line and
+    /// metrics, with `status` and no body.
+    fn record_cut(observer: &Observer, peer: Option<SocketAddr>, status: u16, meta: queue::ReplyMeta) {
+        let done = Finished { status, body_bytes: 0, started: meta.started, log: meta.log };
+        observer.on_reply(&done, peer);
+    }
+
+    /// The status logged for a request that got no byte of a reply: 499 when
+    /// the client left, 444 when porter closed (a timeout, the shutdown
+    /// grace's end, a failure), the codes nginx logs for these.
+    fn no_reply_status(&self) -> u16 {
+        if self.client_left {
+            observe::CLIENT_CLOSED
+        } else {
+            observe::NO_RESPONSE
+        }
     }
 
     /// Starts a graceful shutdown: no new requests after those already begun,
@@ -362,7 +385,10 @@ impl<T: Transport> Conn<T> {
             // an incomplete request is simply abandoned.
             // A client gone while a deferred answer is pending is treated as an
             // abort (as nginx does for proxied requests): cancel, don't answer.
-            _ if self.replies.has_waiting() => self.phase = Phase::Dead,
+            _ if self.replies.has_waiting() => {
+                self.client_left = true;
+                self.phase = Phase::Dead;
+            }
             // The buffered requests are still processed (see `process_input`).
             _ => self.peer_eof = true,
         }
@@ -370,6 +396,8 @@ impl<T: Transport> Conn<T> {
 
     fn on_io_error(&mut self, what: &str, e: &io::Error) {
         log::debug!("{:?}: {what} failed: {e}", self.peer);
+        self.client_left |=
+            matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted);
         self.phase = Phase::Dead;
     }
 
@@ -384,25 +412,15 @@ impl<T: Transport> Conn<T> {
                 // behind it, to leave in the same write (idempotent).
                 self.io.end_of_output();
             }
-            let result = if self.out.pending() > 0 {
-                let unwritten = self.out.unwritten();
-                // A head in front of a file body goes out corked (MSG_MORE) to share packets with it.
-                let written =
-                    if self.out.file_follows() { self.io.write_more(unwritten) } else { self.io.write(unwritten) };
-                written.inspect(|&n| {
-                    self.out.consume(n);
+            let result = match self.out.write_to(&mut self.io) {
+                Some(written) => written.inspect(|_| {
                     if let Some(observer) = ctx.observe {
                         self.report_written(observer);
                     }
-                })
-            } else if self.out.wants_sendfile() {
-                let io = &mut self.io;
-                self.out.send_file_part(|f, off, len| io.send_file(f, off, len))
-            } else if self.io.wants_write() {
-                // TLS: ciphertext rustls still holds after our buffer emptied.
-                self.io.flush_pending()
-            } else {
-                break;
+                }),
+                // TLS: ciphertext rustls still holds after our output is all written.
+                None if self.io.wants_write() => self.io.flush_pending(),
+                None => break,
             };
             match result {
                 Ok(0) => {
@@ -424,7 +442,7 @@ impl<T: Transport> Conn<T> {
         while matches!(self.phase, Phase::Open | Phase::Closing) {
             if self.out.in_flight.is_some() {
                 match self.out.pump_body(scratch, ctx.remote, self.token) {
-                    Ok(true) if !self.out.wants_sendfile() => self.finish_reply(ctx),
+                    Ok(true) => self.finish_reply(ctx),
                     Ok(_) => return,
                     // The client was promised bytes that will not come: close.
                     Err(_) => self.phase = Phase::Dead,
@@ -442,13 +460,8 @@ impl<T: Transport> Conn<T> {
     }
 
     fn finish_reply(&mut self, ctx: &Ctx<'_>) {
-        let Some(done) = self.out.finish() else { return };
-        let close = done.meta.close;
+        let Some(close) = self.out.finish(ctx.observe.is_some()) else { return };
         if let Some(observer) = ctx.observe {
-            let meta = done.meta;
-            let status = done.status;
-            let finished = Finished { status, body_bytes: done.sent_body, started: meta.started, log: meta.log };
-            self.out.mark_finished(finished);
             self.report_written(observer);
         }
         if close {
@@ -456,7 +469,7 @@ impl<T: Transport> Conn<T> {
             // more. Requests still waiting for an answer will never get one
             // out: their responders hear it now, as when the client leaves.
             self.stop_reading();
-            for (_, pending) in self.replies.abandon() {
+            for (_, pending) in self.abandon_queue(ctx.observe) {
                 pending.cancel();
             }
             self.phase = Phase::Closing;
@@ -492,60 +505,37 @@ impl<T: Transport> Conn<T> {
         self.peer_eof
     }
 
-    /// After a turn: release idle memory and pick the timeout that now applies.
-    fn settle(&mut self, now: Instant, limits: &Limits, progress: Progress) {
+    /// After a turn: release idle memory and pick the timeout that now applies
+    /// ([`timer`]).
+    fn settle(&mut self, now: Instant, limits: &Limits, mut progress: Progress) {
         if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
             self.rbuf = BytesMut::new();
         }
         self.out.release_memory();
         self.replies.release_memory();
-        let kind = self.current_timer();
-        // The header timeout runs from a head's first byte (trickling does not
-        // extend it); body and write timeouts measure the pause since progress.
-        let restart = kind != self.timer
-            || (kind == TimerKind::Header && self.head_started)
-            || (kind == TimerKind::Idle && progress.read)
-            || (kind == TimerKind::Body && progress.read)
-            || (kind == TimerKind::Write && progress.wrote);
-        self.head_started = false;
-        if restart {
+        let kind = timer::timer_for(&self.summary());
+        progress.head_started = std::mem::take(&mut self.head_started);
+        if timer::restarts(kind, self.timer, progress) {
             self.timer = kind;
-            self.deadline = timeout_of(kind, limits).map(|d| now + d);
+            self.deadline = timer::timeout_of(kind, limits).map(|d| now + d);
         }
     }
 
-    fn current_timer(&self) -> TimerKind {
-        match self.phase {
-            Phase::Lingering => return TimerKind::Linger,
-            Phase::Dead => return TimerKind::None,
-            Phase::Open | Phase::Closing => {}
+    /// The parts of this connection's state its timeout depends on.
+    fn summary(&self) -> Summary {
+        let input = match self.reading {
+            Reading::Head => InputState::Head { begun: !self.rbuf.is_empty() },
+            Reading::Body(_) => InputState::Body { held: self.is_pipe_full() },
+            Reading::Stopped => InputState::Stopped,
+        };
+        Summary {
+            phase: self.phase,
+            proxy_header: self.proxy_header.is_some(),
+            handshaking: self.io.is_handshaking(),
+            input,
+            output: self.out.state(),
+            transport_held: self.io.wants_write(),
+            replies_queued: !self.replies.is_empty(),
         }
-        if self.proxy_header.is_some() {
-            return TimerKind::Header; // the PROXY header is the start of the first head
-        }
-        if (self.out.pending() > 0 || self.io.wants_write()) && !self.writable {
-            return TimerKind::Write;
-        }
-        match self.reading {
-            // A streaming handler that does not read holds the body back, not the client.
-            Reading::Body(_) if self.is_pipe_full() => TimerKind::None,
-            Reading::Body(_) => TimerKind::Body,
-            Reading::Head if !self.rbuf.is_empty() => TimerKind::Header,
-            // A TLS handshake is the start of the first head: same deadline.
-            Reading::Head if self.io.is_handshaking() => TimerKind::Header,
-            Reading::Head if self.replies.is_empty() && self.out.is_idle() => TimerKind::Idle,
-            _ => TimerKind::None,
-        }
-    }
-}
-
-fn timeout_of(kind: TimerKind, limits: &Limits) -> Option<Duration> {
-    match kind {
-        TimerKind::None => None,
-        TimerKind::Idle => Some(limits.idle_timeout),
-        TimerKind::Header => Some(limits.header_timeout),
-        TimerKind::Body => Some(limits.body_timeout),
-        TimerKind::Write => Some(limits.write_timeout),
-        TimerKind::Linger => Some(LINGER),
     }
 }

@@ -1,22 +1,33 @@
 //! Output: ready replies are encoded into one buffer and written together.
 //!
 //! Every reply at the front of the queue that is ready is encoded (head and, for
-//! in-memory bodies, the body) into one buffer, so pipelined replies leave in one
-//! write per wake-up. A streamed body (reader or file) holds the front until it is
-//! done: readers are pulled into the buffer only while it is below the
-//! high-water mark, and files go out with sendfile once the buffer is empty, so a
-//! slow reader never makes porter buffer a large body.
+//! small in-memory bodies, the body) into one buffer, so pipelined replies leave
+//! in one write per wake-up. A larger in-memory body is not copied: it goes out
+//! from its own shared `Bytes`, behind the buffered head in the same `writev`,
+//! so N slow clients of one 10 MiB body cost one 10 MiB body, not N. A streamed
+//! body (reader or channel) is pulled into the buffer only while it is below
+//! the high-water mark, and a file goes out with sendfile once the buffer is
+//! empty, so a slow reader never makes porter buffer a large body. A body that
+//! does not go through the buffer holds the front until it is done.
 //!
-//! When the server observes replies (access log, metrics), each finished reply
-//! leaves a [`Finished`] record marking where it ends in the buffer; the record
-//! is handed back ([`Output::pop_written`]) once the write reaches that mark.
+//! Positions count the bytes of the connection's output stream since it began:
+//! each reply knows where it starts and where its body starts, and `sent` says
+//! how far the transport took the stream. When the server observes replies
+//! (access log, metrics), each finished reply leaves a [`Finished`] record,
+//! handed back ([`Output::pop_written`]) once `sent` passes its end; a reply
+//! the connection never finishes is handed back by [`Output::take_unfinished`]
+//! with the body bytes that actually went out.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, IoSlice, Read};
 use std::sync::Arc;
 
+use bytes::{Buf, Bytes};
+
 use crate::conn::queue::{ReplyMeta, Slot};
+use crate::conn::timer::OutputState;
+use crate::conn::transport::Transport;
 use crate::event_loop::remote::Remote;
 use crate::observe::Finished;
 use crate::proto::encode::{self, Framing, HeadParts};
@@ -29,6 +40,10 @@ use crate::sys::poller::Token;
 pub(crate) const HIGH_WATER: usize = 64 * 1024;
 /// The most a streamed body contributes to the buffer per pull.
 const STREAM_PIECE: usize = 16 * 1024;
+/// In-memory bodies this large or larger are written from their own `Bytes`
+/// instead of being copied into the buffer (smaller ones are copied, so that
+/// pipelined replies still leave together).
+pub(crate) const SHARED_BODY: usize = 16 * 1024;
 /// What an empty output buffer reserves before its first reply: a typical head
 /// and small body fit without the buffer growing header by header (the buffer
 /// is given back at the end of every turn that leaves it empty, so this is
@@ -45,14 +60,54 @@ pub(crate) struct HeadContext<'a> {
 pub(crate) struct InFlight {
     pub(crate) meta: ReplyMeta,
     pub(crate) status: u16,
-    pub(crate) sent_body: u64,
+    extent: Extent,
     body: Option<Streaming>,
 }
 
+/// Where one reply lies in the output stream, and its body's size so far.
+#[derive(Clone, Copy, Debug)]
+struct Extent {
+    /// The position of its head's first byte.
+    start: u64,
+    /// The position of its body's first byte.
+    body: u64,
+    /// Body bytes produced: the whole length of an in-memory or file body,
+    /// the payload pulled so far of a reader or channel (chunk framing aside).
+    payload: u64,
+}
+
+impl Extent {
+    /// The body bytes that went out once the transport took the stream up to `sent`.
+    fn body_sent(&self, sent: u64) -> u64 {
+        self.payload.min(sent.saturating_sub(self.body))
+    }
+}
+
+/// A reply encoded in full whose last byte is not written yet.
+struct Unwritten {
+    end: u64,
+    extent: Extent,
+    done: Finished,
+}
+
 enum Streaming {
-    Reader { reader: Box<dyn Read + Send>, remaining: Option<u64>, chunked: bool },
-    Channel { receiver: Receiver, remaining: Option<u64>, chunked: bool },
-    File { file: File, offset: u64, remaining: u64 },
+    Reader {
+        reader: Box<dyn Read + Send>,
+        remaining: Option<u64>,
+        chunked: bool,
+    },
+    Channel {
+        receiver: Receiver,
+        remaining: Option<u64>,
+        chunked: bool,
+    },
+    File {
+        file: File,
+        offset: u64,
+        remaining: u64,
+    },
+    /// An in-memory body written from its own `Bytes`; what is left of it.
+    Shared(Bytes),
 }
 
 /// Why a streamed body could not be completed: the connection must close,
@@ -64,10 +119,13 @@ pub(crate) struct BodyFailed;
 #[derive(Default)]
 pub(crate) struct Output {
     buf: Vec<u8>,
+    /// How much of `buf` has been written.
     written: usize,
+    /// How much of the output stream the transport has taken.
+    sent: u64,
     pub(crate) in_flight: Option<InFlight>,
-    /// Replies encoded in full, each with the buffer offset where it ends.
-    finished: VecDeque<(usize, Finished)>,
+    /// Observed replies encoded in full, in order, until written.
+    finished: VecDeque<Unwritten>,
 }
 
 impl Output {
@@ -86,6 +144,33 @@ impl Output {
         self.pending() >= HIGH_WATER
     }
 
+    /// The buffer's allocated size (tests check that shared bodies stay out of it).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The output stream's position where the next encoded byte goes.
+    fn position(&self) -> u64 {
+        self.sent + self.pending() as u64
+    }
+
+    /// What the output holds, for the connection's timer ([`crate::conn::timer`]).
+    pub(crate) fn state(&self) -> OutputState {
+        if self.pending() > 0 {
+            return OutputState::Buffered;
+        }
+        match self.in_flight.as_ref().map(|f| &f.body) {
+            None => OutputState::Idle,
+            // Encoded in full: finished by the next pass over the queue.
+            Some(None) => OutputState::Buffered,
+            Some(Some(Streaming::Reader { .. })) => OutputState::Reader,
+            Some(Some(Streaming::Channel { .. })) => OutputState::Channel,
+            Some(Some(Streaming::File { .. })) => OutputState::File,
+            Some(Some(Streaming::Shared(_))) => OutputState::Shared,
+        }
+    }
+
     /// Gives the buffer's memory back (idle keep-alive connections hold none).
     pub(crate) fn release_memory(&mut self) {
         if self.is_idle() {
@@ -94,33 +179,75 @@ impl Output {
         }
     }
 
-    /// The bytes waiting to be written.
-    pub(crate) fn unwritten(&self) -> &[u8] {
-        &self.buf[self.written..]
+    /// Hands the next bytes to `io`: the buffer (with a shared body behind it
+    /// in the same `writev`, or corked in front of a file body so head and
+    /// body share packets), else the rest of a shared body, else the next part
+    /// of a file with sendfile. `None` when nothing is ready to write.
+    pub(crate) fn write_to(&mut self, io: &mut impl Transport) -> Option<io::Result<usize>> {
+        let unwritten = &self.buf[self.written..];
+        let body = self.in_flight.as_mut().and_then(|f| f.body.as_mut());
+        let result = match body {
+            Some(Streaming::Shared(shared)) if !unwritten.is_empty() => {
+                io.write_pieces(&[IoSlice::new(unwritten), IoSlice::new(shared)])
+            }
+            Some(Streaming::File { remaining, .. }) if !unwritten.is_empty() && *remaining > 0 => {
+                io.write_more(unwritten)
+            }
+            _ if !unwritten.is_empty() => io.write(unwritten),
+            Some(Streaming::Shared(shared)) if !shared.is_empty() => io.write(shared),
+            Some(Streaming::File { file, offset, remaining }) if *remaining > 0 => {
+                send_file_part(io, file, offset, remaining)
+            }
+            _ => return None,
+        };
+        if let Ok(n) = result {
+            self.advance(n);
+        }
+        Some(result)
     }
 
-    /// Records that `n` bytes of [`Output::unwritten`] went out.
-    pub(crate) fn consume(&mut self, n: usize) {
-        self.written += n;
+    /// Records that the transport took `n` more bytes: the buffer's first,
+    /// then a shared body's (a file part leaves with the buffer empty).
+    fn advance(&mut self, n: usize) {
+        self.sent += n as u64;
+        let from_buf = n.min(self.pending());
+        self.written += from_buf;
         if self.written == self.buf.len() {
             self.buf.clear();
             self.written = 0;
-            // Every mark was reached; offsets start over with the empty buffer.
-            self.finished.iter_mut().for_each(|(end, _)| *end = 0);
         }
-    }
-
-    /// Keeps `done` until the bytes encoded so far have been written.
-    pub(crate) fn mark_finished(&mut self, done: Finished) {
-        self.finished.push_back((self.buf.len(), done));
+        if let Some(InFlight { body: Some(Streaming::Shared(shared)), .. }) = self.in_flight.as_mut() {
+            shared.advance(n - from_buf);
+        }
     }
 
     /// The next finished reply whose last byte has been written, if any.
     pub(crate) fn pop_written(&mut self) -> Option<Finished> {
         match self.finished.front() {
-            Some(&(end, _)) if end <= self.written => self.finished.pop_front().map(|(_, f)| f),
+            Some(u) if u.end <= self.sent => self.finished.pop_front().map(|u| u.done),
             _ => None,
         }
+    }
+
+    /// Every observed reply not written in full, in order: finished ones whose
+    /// bytes still wait, then the one in flight. Each carries the status the
+    /// client began to receive, or `no_reply` when not one byte of it went
+    /// out, and the body bytes that did go out.
+    pub(crate) fn take_unfinished(&mut self, no_reply: u16) -> Vec<Finished> {
+        let flight =
+            self.in_flight.take().map(|f| Unwritten { end: u64::MAX, extent: f.extent, done: f.into_record() });
+        let sent = self.sent;
+        self.finished
+            .drain(..)
+            .chain(flight)
+            .map(|Unwritten { extent, mut done, .. }| {
+                if sent <= extent.start {
+                    done.status = no_reply;
+                }
+                done.body_bytes = extent.body_sent(sent);
+                done
+            })
+            .collect()
     }
 
     /// Encodes `slot` (the queue's front). Starts streaming its body if needed.
@@ -160,19 +287,23 @@ impl Output {
             date_line: cx.date_line,
             server_line: cx.server_line,
         };
+        let start = self.position();
         encode::encode_head(&mut self.buf, &head);
         let status = response.status;
         let skip_body = meta.is_head || framing == Framing::NoBody;
-        // For the access log: in-memory bodies now; streamed ones as they go out.
-        let sent_body = match (&response.body.0, skip_body) {
+        // For the access log: in-memory and file bodies now; streamed ones as they are pulled.
+        let payload = match (&response.body.0, skip_body) {
             (BodyKind::Bytes(b), false) => b.len() as u64,
+            (BodyKind::File { len, .. }, false) => *len,
             _ => 0,
         };
+        let extent = Extent { start, body: self.position(), payload };
         let body = if skip_body { None } else { self.begin_body(response.body.0, framing) };
-        self.in_flight = Some(InFlight { meta, status, sent_body, body });
+        self.in_flight = Some(InFlight { meta, status, extent, body });
     }
 
-    /// Copies an in-memory body into the buffer; returns the streaming state otherwise.
+    /// Copies a small in-memory body into the buffer; returns the streaming
+    /// (or shared) state otherwise.
     fn begin_body(&mut self, body: BodyKind, framing: Framing) -> Option<Streaming> {
         let chunked = framing == Framing::Chunked;
         match body {
@@ -182,6 +313,7 @@ impl Output {
                 }
                 None
             }
+            BodyKind::Bytes(b) if b.len() >= SHARED_BODY => Some(Streaming::Shared(b)),
             BodyKind::Bytes(b) => {
                 self.buf.extend_from_slice(&b);
                 None
@@ -205,60 +337,52 @@ impl Output {
         let done = match &mut flight.body {
             None => true,
             Some(Streaming::Reader { reader, remaining, chunked }) => {
-                let body = (&mut self.buf, self.written, &mut flight.sent_body);
+                let body = (&mut self.buf, self.written, &mut flight.extent.payload);
                 pump_reader(body, reader, remaining, *chunked, scratch)?
             }
             Some(Streaming::Channel { receiver, remaining, chunked }) => {
-                let body = (&mut self.buf, self.written, &mut flight.sent_body);
+                let body = (&mut self.buf, self.written, &mut flight.extent.payload);
                 pump_channel(body, receiver, remaining, *chunked, (remote, token))?
             }
-            // Files wait for an empty buffer, then go out with sendfile in `send_file_part`.
+            // Files and shared bodies go out from where they are, in `write_to`.
             Some(Streaming::File { remaining, .. }) => *remaining == 0,
+            Some(Streaming::Shared(shared)) => shared.is_empty(),
         };
         Ok(done)
     }
 
-    /// True when the in-flight body is a file ready for sendfile (buffer drained).
-    pub(crate) fn wants_sendfile(&self) -> bool {
-        self.pending() == 0 && self.file_body_left()
-    }
-
-    /// True while buffered bytes (the reply head) wait in front of a file body:
-    /// they are written with `Transport::write_more` so head and body share packets.
-    pub(crate) fn file_follows(&self) -> bool {
-        self.pending() > 0 && self.file_body_left()
-    }
-
-    /// True when the in-flight body is a file with bytes still to send.
-    fn file_body_left(&self) -> bool {
-        matches!(self.in_flight.as_ref().and_then(|f| f.body.as_ref()), Some(Streaming::File { remaining, .. }) if *remaining > 0)
-    }
-
-    /// Sends the next part of the in-flight file body through `send`.
-    pub(crate) fn send_file_part(
-        &mut self,
-        send: impl FnOnce(&File, &mut u64, usize) -> io::Result<usize>,
-    ) -> io::Result<usize> {
-        let Some(InFlight { body: Some(Streaming::File { file, offset, remaining }), sent_body, .. }) =
-            self.in_flight.as_mut()
-        else {
-            return Ok(0);
-        };
-        let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
-        let sent = send(file, offset, want)?;
-        if sent == 0 {
-            // The file shrank under us: the promised length cannot be met.
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended early"));
+    /// Ends the in-flight reply. When `observed`, its record is kept until
+    /// its last byte is written ([`Output::pop_written`]). Returns whether the
+    /// connection closes after it (`None`: no reply was in flight).
+    pub(crate) fn finish(&mut self, observed: bool) -> Option<bool> {
+        let flight = self.in_flight.take()?;
+        let close = flight.meta.close;
+        if observed {
+            let end = self.position();
+            self.finished.push_back(Unwritten { end, extent: flight.extent, done: flight.into_record() });
         }
-        *remaining -= sent as u64;
-        *sent_body += sent as u64;
-        Ok(sent)
+        Some(close)
     }
+}
 
-    /// Ends the in-flight reply, returning it for logging and the close decision.
-    pub(crate) fn finish(&mut self) -> Option<InFlight> {
-        self.in_flight.take()
+impl InFlight {
+    /// The access-log and metrics record of this reply, as if sent in full.
+    fn into_record(self) -> Finished {
+        let meta = self.meta;
+        Finished { status: self.status, body_bytes: self.extent.payload, started: meta.started, log: meta.log }
     }
+}
+
+/// Sends the next part of a file body with `io`'s sendfile.
+fn send_file_part(io: &mut impl Transport, file: &File, offset: &mut u64, remaining: &mut u64) -> io::Result<usize> {
+    let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
+    let sent = io.send_file(file, offset, want)?;
+    if sent == 0 {
+        // The file shrank under us: the promised length cannot be met.
+        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file ended early"));
+    }
+    *remaining -= sent as u64;
+    Ok(sent)
 }
 
 /// RFC 9112 §6.1–6.3, RFC 9110 §8.6: how this response's body is delimited.

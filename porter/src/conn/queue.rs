@@ -163,13 +163,21 @@ impl ReplyQueue {
         self.slots.iter().any(|s| matches!(s, Slot::Waiting { .. }))
     }
 
-    /// Empties the queue, returning the requests still waiting for an answer.
-    pub(crate) fn abandon(&mut self) -> Vec<(u64, Arc<Pending>)> {
+    /// Empties the queue, handing each request that will get no reply to
+    /// `unanswered`, and returns those still waiting for an answer.
+    pub(crate) fn abandon(&mut self, mut unanswered: impl FnMut(ReplyMeta)) -> Vec<(u64, Arc<Pending>)> {
         self.slots
             .drain(..)
             .filter_map(|s| match s {
-                Slot::Waiting { seq, pending, .. } => Some((seq, pending)),
-                _ => None,
+                Slot::Waiting { seq, pending, meta } => {
+                    unanswered(meta);
+                    Some((seq, pending))
+                }
+                Slot::Ready(_, meta) => {
+                    unanswered(meta);
+                    None
+                }
+                Slot::Continue => None,
             })
             .collect()
     }

@@ -10,7 +10,7 @@
 //! protocol header); scripts have no socket.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
@@ -40,6 +40,14 @@ pub(crate) trait Transport: Read + Write {
     /// its file body): transports that can, hold back a partial packet for it.
     fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.write(buf)
+    }
+
+    /// Writes `pieces` in order, in one system call where the transport can
+    /// (`writev`-style): a reply head and the shared body behind it leave
+    /// together without being copied into one buffer. The default writes the
+    /// first non-empty piece (TLS encrypts through its own buffer anyway).
+    fn write_pieces(&mut self, pieces: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.write_vectored(pieces)
     }
 
     /// True when the transport holds output of its own not yet on the wire
@@ -100,6 +108,10 @@ impl Transport for TcpStream {
     fn write_more(&mut self, buf: &[u8]) -> io::Result<usize> {
         crate::sys::socket::send_more(&*self, buf)
     }
+
+    fn write_pieces(&mut self, pieces: &[IoSlice<'_>]) -> io::Result<usize> {
+        crate::sys::socket::send_vectored(&*self, pieces)
+    }
 }
 
 /// A connection's socket as the event loop holds it.
@@ -154,6 +166,13 @@ impl Transport for Stream {
         match self {
             Stream::Plain(s) => s.write_more(buf),
             Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn write_pieces(&mut self, pieces: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write_pieces(pieces),
+            Stream::Tls(s) => s.write_vectored(pieces),
         }
     }
 

@@ -447,7 +447,8 @@ impl EventLoop {
         if let Err(e) = self.poller.delete(conn.transport()) {
             log::debug!("epoll delete: {e}");
         }
-        let pending = conn.abandon();
+        // Requests not answered in full get their access-log line here.
+        let pending = conn.abandon(self.observer.as_ref());
         drop(conn);
         if let Some(observer) = &self.observer {
             observer.on_close();
@@ -495,5 +496,8 @@ impl EventLoop {
             }
         }
         self.remote.set_live(0);
+        if let Some(observer) = &self.observer {
+            observer.flush(); // the lines of the replies just cut
+        }
     }
 }

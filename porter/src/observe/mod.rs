@@ -57,7 +57,16 @@ pub(crate) struct LogInfo {
     pub(crate) user: Option<Box<str>>,
 }
 
-/// One reply that has been encoded in full, waiting to be written out.
+/// The status logged for a request whose client left before any byte of its
+/// reply went out (nginx's "client closed request").
+pub(crate) const CLIENT_CLOSED: u16 = 499;
+/// The status logged for a request porter closed the connection of before any
+/// byte of its reply went out (nginx's "no response"): a timeout, the end of
+/// the shutdown grace, a failure.
+pub(crate) const NO_RESPONSE: u16 = 444;
+
+/// One reply for the access log and metrics: encoded in full and waiting to be
+/// written out, or cut short (then with the body bytes that did go out).
 #[derive(Debug)]
 pub(crate) struct Finished {
     pub(crate) status: u16,

@@ -1,0 +1,269 @@
+//! Which timeout applies to a connection: a pure function of a summary of its
+//! state ([`timer_for`]), and when a running timeout starts over ([`restarts`]).
+//!
+//! The output side is decided first and by what the output is, not by buffer
+//! lengths: whenever a reply has bytes to give the client (buffered bytes, an
+//! in-memory body going out by `writev`, a file going out by sendfile, a reader
+//! body, ciphertext TLS still holds), the write timeout applies and measures
+//! the pause since the last write progress, as nginx's `send_timeout` does. A
+//! body waiting for its producer (a channel with nothing queued) waits on the
+//! application, not on the client, as a deferred answer does: no timeout.
+
+use std::time::Duration;
+
+use super::Phase;
+use crate::limits::Limits;
+
+/// How long a closing connection keeps reading the peer's leftovers.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
+/// Which timeout currently applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    None,
+    Idle,
+    Header,
+    Body,
+    Write,
+    Linger,
+}
+
+/// What the output side holds, as [`crate::conn::output::Output::state`] sums it up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutputState {
+    /// Nothing encoded, nothing in flight.
+    Idle,
+    /// Encoded bytes wait in the output buffer (heads, copied bodies, pulled pieces).
+    Buffered,
+    /// A shared in-memory body goes out straight from its `Bytes`.
+    Shared,
+    /// A file body goes out with sendfile.
+    File,
+    /// A reader body: the next piece is pulled as soon as the client takes the last.
+    Reader,
+    /// A channel body with nothing queued: it waits for its producer.
+    Channel,
+}
+
+impl OutputState {
+    /// True when the output waits for the client to take bytes.
+    fn waits_on_client(self) -> bool {
+        match self {
+            OutputState::Buffered | OutputState::Shared | OutputState::File | OutputState::Reader => true,
+            OutputState::Idle | OutputState::Channel => false,
+        }
+    }
+}
+
+/// What the input side is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InputState {
+    /// Waiting for a request head; `begun` once some of it has arrived.
+    Head { begun: bool },
+    /// Reading a request body; `held` while a streaming handler does not read
+    /// it (the application holds it back, not the client).
+    Body { held: bool },
+    /// No more requests will be read.
+    Stopped,
+}
+
+/// The parts of a connection's state its timeout depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) phase: Phase,
+    /// A PROXY protocol header is still awaited (the start of the first head).
+    pub(crate) proxy_header: bool,
+    /// A TLS handshake is going on (the start of the first head).
+    pub(crate) handshaking: bool,
+    pub(crate) input: InputState,
+    pub(crate) output: OutputState,
+    /// The transport holds output of its own (TLS records) not yet on the wire.
+    pub(crate) transport_held: bool,
+    /// Replies are queued (ready, or awaited from a deferred handler).
+    pub(crate) replies_queued: bool,
+}
+
+/// The timeout that applies to a connection in state `s`.
+pub(crate) fn timer_for(s: &Summary) -> TimerKind {
+    match s.phase {
+        Phase::Lingering => return TimerKind::Linger,
+        Phase::Dead => return TimerKind::None,
+        Phase::Open | Phase::Closing => {}
+    }
+    if s.proxy_header {
+        return TimerKind::Header;
+    }
+    if s.output.waits_on_client() || s.transport_held {
+        return TimerKind::Write;
+    }
+    match s.input {
+        InputState::Body { held: true } => TimerKind::None,
+        InputState::Body { held: false } => TimerKind::Body,
+        InputState::Head { begun: true } => TimerKind::Header,
+        InputState::Head { begun: false } if s.handshaking => TimerKind::Header,
+        InputState::Head { begun: false } if !s.replies_queued && s.output == OutputState::Idle => TimerKind::Idle,
+        // A deferred answer or a channel's producer is awaited: the application's pace.
+        InputState::Head { .. } | InputState::Stopped => TimerKind::None,
+    }
+}
+
+/// What moved during a turn.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Progress {
+    pub(crate) read: bool,
+    pub(crate) wrote: bool,
+    /// A new request head began.
+    pub(crate) head_started: bool,
+}
+
+/// True when timeout `kind`, which follows `previous`, starts over after a
+/// turn with `progress`. The header timeout runs from a head's first byte
+/// (trickling does not extend it); the body and write timeouts measure the
+/// pause since the last progress; the idle one, since the last read.
+pub(crate) fn restarts(kind: TimerKind, previous: TimerKind, progress: Progress) -> bool {
+    kind != previous
+        || match kind {
+            TimerKind::Header => progress.head_started,
+            TimerKind::Idle | TimerKind::Body => progress.read,
+            TimerKind::Write => progress.wrote,
+            TimerKind::None | TimerKind::Linger => false,
+        }
+}
+
+/// How long timeout `kind` lasts under `limits`.
+pub(crate) fn timeout_of(kind: TimerKind, limits: &Limits) -> Option<Duration> {
+    match kind {
+        TimerKind::None => None,
+        TimerKind::Idle => Some(limits.idle_timeout),
+        TimerKind::Header => Some(limits.header_timeout),
+        TimerKind::Body => Some(limits.body_timeout),
+        TimerKind::Write => Some(limits.write_timeout),
+        TimerKind::Linger => Some(LINGER),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPEN_IDLE: Summary = Summary {
+        phase: Phase::Open,
+        proxy_header: false,
+        handshaking: false,
+        input: InputState::Head { begun: false },
+        output: OutputState::Idle,
+        transport_held: false,
+        replies_queued: false,
+    };
+
+    const ALL_OUTPUTS: [OutputState; 6] = [
+        OutputState::Idle,
+        OutputState::Buffered,
+        OutputState::Shared,
+        OutputState::File,
+        OutputState::Reader,
+        OutputState::Channel,
+    ];
+
+    const ALL_INPUTS: [InputState; 5] = [
+        InputState::Head { begun: false },
+        InputState::Head { begun: true },
+        InputState::Body { held: false },
+        InputState::Body { held: true },
+        InputState::Stopped,
+    ];
+
+    /// Every output state that owes the client bytes gets the write timeout,
+    /// whatever the input side does, in both phases that write.
+    #[test]
+    fn every_output_waiting_on_the_client_has_the_write_timeout() {
+        for phase in [Phase::Open, Phase::Closing] {
+            for output in ALL_OUTPUTS {
+                for transport_held in [false, true] {
+                    for input in ALL_INPUTS {
+                        for replies_queued in [false, true] {
+                            let s = Summary { phase, input, output, transport_held, replies_queued, ..OPEN_IDLE };
+                            let waits = !matches!(output, OutputState::Idle | OutputState::Channel) || transport_held;
+                            assert_eq!(timer_for(&s) == TimerKind::Write, waits, "{s:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The table: each state that does not owe the client bytes, and its timeout.
+    #[test]
+    fn states_without_output_to_write_take_their_timeout_from_the_input() {
+        use InputState::*;
+        use TimerKind as T;
+        let idle = OutputState::Idle;
+        let channel = OutputState::Channel;
+        let table = [
+            // (input, output, replies queued, handshaking) → timeout
+            (Head { begun: false }, idle, false, false, T::Idle),
+            (Head { begun: false }, idle, false, true, T::Header),
+            (Head { begun: true }, idle, false, false, T::Header),
+            (Head { begun: true }, idle, true, false, T::Header),
+            (Head { begun: false }, idle, true, false, T::None), // a deferred answer awaited
+            (Head { begun: false }, channel, false, false, T::None), // a producer awaited
+            (Body { held: false }, idle, false, false, T::Body),
+            (Body { held: false }, channel, true, false, T::Body),
+            (Body { held: true }, idle, false, false, T::None),
+            (Stopped, idle, true, false, T::None),
+            (Stopped, channel, false, false, T::None),
+        ];
+        for (input, output, replies_queued, handshaking, want) in table {
+            let s = Summary { input, output, replies_queued, handshaking, ..OPEN_IDLE };
+            assert_eq!(timer_for(&s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn phase_and_proxy_header_come_first() {
+        for output in ALL_OUTPUTS {
+            for input in ALL_INPUTS {
+                let s = Summary { input, output, transport_held: true, ..OPEN_IDLE };
+                assert_eq!(timer_for(&Summary { phase: Phase::Lingering, ..s }), TimerKind::Linger);
+                assert_eq!(timer_for(&Summary { phase: Phase::Dead, ..s }), TimerKind::None);
+                assert_eq!(timer_for(&Summary { proxy_header: true, ..s }), TimerKind::Header);
+            }
+        }
+    }
+
+    #[test]
+    fn each_timeout_restarts_on_its_own_kind_of_progress() {
+        let read = Progress { read: true, ..Progress::default() };
+        let wrote = Progress { wrote: true, ..Progress::default() };
+        let head = Progress { head_started: true, read: true, ..Progress::default() };
+        let none = Progress::default();
+        use TimerKind as T;
+        let table = [
+            (T::Write, wrote, true),
+            (T::Write, read, false),
+            (T::Write, none, false),
+            (T::Body, read, true),
+            (T::Body, wrote, false),
+            (T::Idle, read, true),
+            (T::Header, read, false), // trickling does not extend it
+            (T::Header, head, true),
+            (T::Linger, read, false),
+            (T::None, head, false),
+        ];
+        for (kind, progress, want) in table {
+            assert_eq!(restarts(kind, kind, progress), want, "{kind:?} after {progress:?}");
+        }
+        assert!(restarts(T::Write, T::Idle, none), "a new kind always starts afresh");
+    }
+
+    #[test]
+    fn each_kind_has_its_limit() {
+        let limits = Limits::default();
+        assert_eq!(timeout_of(TimerKind::Write, &limits), Some(limits.write_timeout));
+        assert_eq!(timeout_of(TimerKind::Idle, &limits), Some(limits.idle_timeout));
+        assert_eq!(timeout_of(TimerKind::Header, &limits), Some(limits.header_timeout));
+        assert_eq!(timeout_of(TimerKind::Body, &limits), Some(limits.body_timeout));
+        assert_eq!(timeout_of(TimerKind::Linger, &limits), Some(LINGER));
+        assert_eq!(timeout_of(TimerKind::None, &limits), None);
+    }
+}
