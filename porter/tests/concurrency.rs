@@ -185,3 +185,55 @@ fn every_worker_accepts_connections_on_its_own_listener() {
         .count();
     assert_eq!(listening, 4, "one SO_REUSEPORT listener per worker");
 }
+
+/// How long the byte stream of two replies of `len`-byte bodies is, once
+/// both heads are in `got` (`None` before).
+fn two_replies_len(got: &[u8], len: usize) -> Option<usize> {
+    let first = common::find(got, b"\r\n\r\n")? + 4;
+    let second = first + len + common::find(got.get(first + len..)?, b"\r\n\r\n")? + 4;
+    Some(second + len)
+}
+
+/// One 10 MiB in-memory body, shared by every reply, to 16 clients that all
+/// read slowly: one thread takes 16 KiB from each connection in turn, so every
+/// reply is in flight at once. Each client gets exactly the body, twice
+/// (keep-alive), with its Content-Length. (That the body is not copied per
+/// connection is checked in the unit tests, where the buffer can be seen.)
+#[test]
+fn many_slow_clients_of_one_shared_body_each_get_it_exactly() {
+    const LEN: usize = 10 << 20;
+    let body = bytes::Bytes::from(common::pattern(LEN));
+    let served = body.clone();
+    let server = serve_threads(1, Limits::default(), move |_req: Request| Response::new(200).body(served.clone()));
+    let mut clients: Vec<Client> = (0..16).map(|_| Client::connect(server.local_addr())).collect();
+    for c in &mut clients {
+        c.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    let mut received: Vec<Vec<u8>> = vec![Vec::new(); clients.len()];
+    let mut chunk = vec![0u8; 16 * 1024];
+    while received.iter().any(|got| two_replies_len(got, LEN) != Some(got.len())) {
+        for (c, got) in clients.iter_mut().zip(&mut received) {
+            if two_replies_len(got, LEN) == Some(got.len()) {
+                continue;
+            }
+            let n = c.stream.read(&mut chunk).expect("read a piece of the reply");
+            assert!(n > 0, "the server closed a keep-alive connection");
+            got.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let content_length = format!("\r\nContent-Length: {LEN}\r\n");
+    for got in &received {
+        let first = common::find(got, b"\r\n\r\n").expect("a head") + 4;
+        let rest = &got[first + LEN..];
+        let second = common::find(rest, b"\r\n\r\n").expect("a second head") + 4;
+        for head in [&got[..first], &rest[..second]] {
+            assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", String::from_utf8_lossy(head));
+            assert!(common::find(head, content_length.as_bytes()).is_some(), "{}", String::from_utf8_lossy(head));
+        }
+        assert!(got[first..first + LEN] == body[..], "the first body, byte for byte");
+        assert!(rest[second..] == body[..], "the second body, byte for byte");
+    }
+    for c in &mut clients {
+        c.assert_alive("after two shared bodies");
+    }
+}

@@ -3,7 +3,7 @@
 //! recorded. Unit tests and the fuzz targets drive the real connection with it.
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,6 +28,8 @@ pub(crate) struct Script {
     pub(crate) shut_down: bool,
     /// The bytes written with `write_more` (output that more output follows).
     pub(crate) corked: Vec<u8>,
+    /// Calls of `write_pieces` with more than one piece (a head and a shared body).
+    pub(crate) vectored: usize,
     /// Each time the connection said its output ended (where TLS queues
     /// close_notify): how much output there was, and whether the FIN was sent.
     pub(crate) end_of_output_at: Vec<(usize, bool)>,
@@ -90,6 +92,15 @@ impl Transport for Script {
         let n = self.write(buf)?;
         self.corked.extend_from_slice(&buf[..n]);
         Ok(n)
+    }
+
+    /// One write of the pieces joined (within `write_cap`), as `writev` does.
+    fn write_pieces(&mut self, pieces: &[IoSlice<'_>]) -> io::Result<usize> {
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        let cap = self.write_cap.map_or(total, |c| c.min(total));
+        let joined: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).take(cap).collect();
+        self.vectored += usize::from(pieces.len() > 1);
+        self.write(&joined)
     }
 
     fn end_of_output(&mut self) {

@@ -525,3 +525,49 @@ fn a_reply_is_observed_only_once_its_last_byte_is_written() {
     assert_eq!(String::from_utf8_lossy(&conn.io.output), whole);
     assert_eq!(recorded(&metrics), 5);
 }
+
+/// One 10 MiB body shared by every reply (as a cached page would be).
+fn shared_body() -> &'static bytes::Bytes {
+    static BODY: OnceLock<bytes::Bytes> = OnceLock::new();
+    BODY.get_or_init(|| (0..10 << 20).map(|i: u32| (i % 251) as u8).collect::<Vec<u8>>().into())
+}
+
+#[test]
+fn a_large_shared_body_goes_out_from_its_bytes_not_through_the_buffer() {
+    struct Shares;
+    impl Handler for Shares {
+        fn handle(&self, _req: Request) -> crate::Reply {
+            Response::new(200).body(shared_body().clone()).into()
+        }
+    }
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { handler: &Shares, ..ctx(&limits, now) };
+    // A slow client: 64 KiB per write, three writes per turn; two pipelined requests.
+    let two = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+    let script = Script { write_cap: Some(64 * 1024), eof: false, ..Script::new(&[two]) };
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    let mut scratch = vec![0u8; 4096];
+    let mut largest = 0;
+    for _ in 0..10_000 {
+        conn.io.write_budget = Some(3);
+        conn.readable = true;
+        conn.writable = true;
+        conn.on_ready(&cx, &mut scratch);
+        largest = largest.max(conn.out.capacity());
+        if conn.out.is_idle() && conn.replies.is_empty() && conn.io.input.is_empty() {
+            break;
+        }
+    }
+    assert!(largest <= 4096, "the output buffer grew to {largest} bytes for a shared body");
+    let out = &conn.io.output;
+    let body = &shared_body()[..];
+    let head_end = |from: usize| from + out[from..].windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let first = head_end(0);
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    assert!(String::from_utf8_lossy(&out[..first]).contains(&format!("Content-Length: {}\r\n", body.len())));
+    assert_eq!(&out[first..first + body.len()], body, "the first body, byte for byte");
+    let second = head_end(first + body.len());
+    assert_eq!(&out[second..], body, "the second body, byte for byte, and nothing after");
+    assert!(conn.io.vectored >= 2, "each head left with its body in one vectored write");
+}
