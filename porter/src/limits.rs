@@ -38,7 +38,8 @@ pub struct Limits {
     /// How long a keep-alive connection may sit idle between requests; then it is closed.
     pub idle_timeout: Duration,
     /// Longest time a reply may make no progress towards a client that does not
-    /// read; then the connection is closed.
+    /// read, whatever its body (buffered, in memory, a file, a stream, TLS
+    /// records), as nginx's `send_timeout`; then the connection is closed.
     pub write_timeout: Duration,
     /// Most open connections per worker loop; further clients wait in the
     /// listen backlog until a connection closes.

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{wait_until, Client, TempDir};
-use porter::{AccessLog, LogFormat, Metrics, Request, Response, Router, Server, ServerHandle};
+use porter::{AccessLog, Body, LogFormat, Metrics, Request, Response, Router, Server, ServerHandle};
 
 fn app() -> Router {
     Router::new()
@@ -280,4 +280,145 @@ fn the_user_is_the_one_basic_auth_accepted() {
 
     let users: Vec<String> = lines(&path).iter().map(|l| l.split(' ').nth(2).unwrap_or_default().to_string()).collect();
     assert_eq!(users, ["alice", "-", "-"]);
+}
+
+/// The combined line's status and body-byte fields, and the request line.
+fn status_and_bytes(line: &str) -> (String, u16, u64) {
+    let request = line.split('"').nth(1).unwrap_or_default().to_string();
+    let fields: Vec<&str> = line.split('"').nth(2).unwrap_or_default().split_whitespace().collect();
+    let status = fields.first().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("status in {line:?}"));
+    let bytes = match fields.get(1) {
+        Some(&"-") => 0,
+        other => other.and_then(|b| b.parse().ok()).unwrap_or_else(|| panic!("bytes in {line:?}")),
+    };
+    (request, status, bytes)
+}
+
+/// The value of the sample `series` in a metrics scrape.
+fn sample(metrics: &Metrics, series: &str) -> u64 {
+    let text = metrics.render();
+    let line = text.lines().find(|l| l.rsplit_once(' ').is_some_and(|(s, _)| s == series));
+    line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
+fn serve_observed(app: Router, path: &Path, metrics: &Metrics) -> ServerHandle {
+    let log = AccessLog::file(path);
+    let server = Server::bind("127.0.0.1:0").threads(1).access_log(log).metrics(metrics).build(app);
+    server.expect("builds").spawn().expect("spawns")
+}
+
+/// A client that leaves in the middle of a download: its line has the status
+/// it got and the body bytes that went out (fewer than the body, at least what
+/// it read), and the metrics count those same bytes.
+#[test]
+fn a_download_the_client_abandons_is_logged_with_the_bytes_sent() {
+    const LEN: usize = 32 << 20;
+    let dir = TempDir::new("log-abandoned");
+    let path = dir.path().join("access.log");
+    let body = bytes::Bytes::from(common::pattern(LEN));
+    let app = Router::new().get("/big", move |_req| Response::new(200).body(body.clone()));
+    let metrics = Metrics::new();
+    let server = serve_observed(app, &path, &metrics);
+    let mut c = Client::connect(server.local_addr());
+    c.send("GET /big HTTP/1.1\r\nHost: h\r\n\r\n");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    while got.len() < 1 << 20 {
+        let n = c.stream.read(&mut chunk).expect("read the start of the download");
+        assert!(n > 0, "the server closed during the download");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    let head = common::find(&got, b"\r\n\r\n").expect("the reply head") + 4;
+    assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    drop(c); // unread bytes: the kernel resets the connection
+    wait_until(|| sample(&metrics, "porter_connections_open") == 0, "the server saw the client leave");
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got_lines = lines(&path);
+    assert_eq!(got_lines.len(), 1, "{got_lines:?}");
+    let (request, status, sent) = status_and_bytes(&got_lines[0]);
+    assert_eq!((request.as_str(), status), ("GET /big HTTP/1.1", 200), "{}", got_lines[0]);
+    assert!(sent >= (got.len() - head) as u64 && sent < LEN as u64, "{sent} bytes logged: {}", got_lines[0]);
+    assert_eq!(sample(&metrics, "porter_response_body_bytes_total"), sent);
+    assert_eq!(sample(&metrics, "porter_requests_total{class=\"2xx\"}"), 1);
+}
+
+/// A client that leaves while its deferred request waits for an answer: the
+/// request is cancelled and logged 499 (nginx's "client closed request").
+#[test]
+fn a_request_cancelled_before_its_answer_is_logged_499() {
+    let dir = TempDir::new("log-cancelled");
+    let path = dir.path().join("access.log");
+    let (parked, parked_rx) = std::sync::mpsc::channel();
+    let app = Router::new().get("/wait", move |req: Request| {
+        let (reply, responder) = req.defer();
+        parked.send(responder).expect("the test holds the responder");
+        reply
+    });
+    let metrics = Metrics::new();
+    let server = serve_observed(app, &path, &metrics);
+    let mut c = Client::connect(server.local_addr());
+    c.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+    let responder = parked_rx.recv().expect("the handler ran");
+    c.shutdown_write(); // the client gives up
+    wait_until(|| responder.is_cancelled(), "the request was cancelled");
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
+    assert_eq!(got, ["127.0.0.1 - - [TIME] \"GET /wait HTTP/1.1\" 499 - \"-\" \"-\""]);
+    assert_eq!(sample(&metrics, "porter_requests_total{class=\"4xx\"}"), 1);
+    assert_eq!(sample(&metrics, "porter_response_body_bytes_total"), 0);
+}
+
+/// The shutdown grace ends with a reply half sent (a channel body whose
+/// producer stalls after 5 of its 10 bytes) and a deferred request never
+/// answered: the first is logged with its status and the 5 bytes sent, the
+/// second 444 (porter closed it without a reply, as nginx logs that).
+#[test]
+fn replies_cut_by_the_end_of_the_shutdown_grace_are_logged() {
+    let dir = TempDir::new("log-grace");
+    let path = dir.path().join("access.log");
+    // The test keeps the channel's sender and the responder, unused, until the end.
+    let (parked, parked_rx) = std::sync::mpsc::channel::<Box<dyn std::any::Any + Send>>();
+    let park = parked.clone();
+    let app = Router::new()
+        .get("/stream", move |_req| {
+            let (sender, body) = Body::channel(Some(10));
+            sender.send("hello").expect("room for 5 bytes");
+            park.send(Box::new(sender)).expect("the test holds the sender");
+            Response::new(200).body(body)
+        })
+        .get("/wait", move |req: Request| {
+            let (reply, responder) = req.defer();
+            parked.send(Box::new(responder)).expect("the test holds the responder");
+            reply
+        });
+    let metrics = Metrics::new();
+    let server = serve_observed(app, &path, &metrics);
+    let mut streaming = Client::connect(server.local_addr());
+    streaming.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !got.ends_with(b"\r\n\r\nhello") {
+        let n = streaming.stream.read(&mut chunk).expect("read the head and the first 5 bytes");
+        assert!(n > 0, "closed before the first 5 bytes");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    let mut waiting = Client::connect(server.local_addr());
+    waiting.send("GET /wait HTTP/1.1\r\nHost: h\r\n\r\n");
+    let _held: Vec<_> = (0..2).map(|_| parked_rx.recv().expect("both handlers ran")).collect();
+    server.shutdown(Duration::from_millis(300)).expect("shutdown");
+
+    let mut got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "127.0.0.1 - - [TIME] \"GET /stream HTTP/1.1\" 200 5 \"-\" \"-\"",
+            "127.0.0.1 - - [TIME] \"GET /wait HTTP/1.1\" 444 - \"-\" \"-\"",
+        ]
+    );
+    assert_eq!(sample(&metrics, "porter_response_body_bytes_total"), 5);
+    assert_eq!(sample(&metrics, "porter_requests_total{class=\"2xx\"}"), 1);
+    assert_eq!(sample(&metrics, "porter_requests_total{class=\"4xx\"}"), 1);
 }

@@ -237,7 +237,10 @@ impl<T: Transport> Conn<T> {
 
     /// Empties the reply queue of a dying connection: the deferred requests
     /// still waiting, for the loop to cancel and keep track of. Every request
-    /// not answered in full is recorded with `observer` ([`Conn::record_cut`]).
+    /// not answered in full is recorded with `observer`: a reply cut short with
+    /// the status sent and the body bytes that went out
+    /// ([`output::Output::take_unfinished`]), one without a byte of reply as
+    /// [`Conn::no_reply_status`] says.
     pub(crate) fn abandon(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
         if let Some(observer) = observer {
             for done in self.out.take_unfinished(self.no_reply_status()) {

@@ -37,7 +37,10 @@ const QUEUE: usize = 64;
 /// ```
 ///
 /// A line is written once the reply's last byte has been handed to the socket;
-/// a reply cut short by a closed connection is not logged. Untrusted bytes are
+/// a reply cut short is logged when its connection ends, with the status sent
+/// and the body bytes that went out, and a request that got no byte of a
+/// reply with `499` (the client left) or `444` (porter closed the connection),
+/// as nginx logs them. Untrusted bytes are
 /// escaped as nginx does (`"`, `\` and non-printable bytes as `\xHH`). The user
 /// field (`%u`) is the user [`BasicAuth`](crate::BasicAuth) accepted for the
 /// request, else `-` (`null` in JSON): a 401 or an unprotected route shows none.

@@ -104,8 +104,10 @@ impl WorkerCounters {
 /// `porter_request_duration_seconds` (from the loop wake-up that read the
 /// request's head to its reply's last byte handed to the socket), and
 /// `porter_access_log_dropped_lines_total`. A request counts once its reply
-/// has gone out in full (a reply cut short by a closed connection does not
-/// count); a refusal before any head was parsed (a `400` for garbage, a
+/// has gone out in full, or when its connection ends before (a reply cut
+/// short counts under the status sent and with the body bytes that went out;
+/// a request without a byte of reply as `499` or `444`, see
+/// [`AccessLog`](crate::AccessLog)); a refusal before any head was parsed (a `400` for garbage, a
 /// `408`) counts with zero duration. Workers count without locks; a scrape
 /// sums them.
 #[derive(Clone, Debug, Default)]
