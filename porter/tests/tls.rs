@@ -268,28 +268,36 @@ fn a_reply_cut_short_ends_without_close_notify() {
     // RFC 9112 §9.8: an incomplete close is how a client learns a body may be
     // cut; a close_notify after part of a body would say it was all there.
     let pki = Pki::new();
-    let app = Router::new().get("/cut", |req: Request| {
-        let (reply, responder) = req.defer();
-        let (sender, body) = Body::channel(Some(1000));
-        responder.respond(Response::new(200).body(body));
-        // 15 of the 1000 bytes promised, then the sender is gone: porter closes.
-        thread::spawn(move || sender.send("only part of it").is_ok());
-        reply
-    });
-    let (_server, _, https) = serve_tls(&pki, Limits::default(), app);
-    let mut c = Reader::new(connect(&pki, https, "localhost"));
-    c.send(b"GET /cut HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        match c.stream.read(&mut chunk) {
-            Ok(0) => break None,
-            Ok(n) => c.buf.extend_from_slice(&chunk[..n]),
-            Err(e) => break Some(e.kind()),
-        }
+    let app = || {
+        Router::new().get("/cut", |req: Request| {
+            let (reply, responder) = req.defer();
+            let (sender, body) = Body::channel(Some(1000));
+            responder.respond(Response::new(200).body(body));
+            // 15 of the 1000 bytes promised, then the sender is gone: porter closes.
+            thread::spawn(move || sender.send("only part of it").is_ok());
+            reply
+        })
     };
-    assert!(c.buf.ends_with(b"only part of it"), "{:?}", String::from_utf8_lossy(&c.buf));
-    // rustls says UnexpectedEof for a close without close_notify, Ok(0) after one.
-    assert_eq!(end, Some(ErrorKind::UnexpectedEof));
+    // Observed too: recording the cut reply (access log, metrics) must not make it look whole.
+    let metrics = porter::Metrics::new();
+    let observed = Server::builder().listen_tls("127.0.0.1:0", pki.config()).threads(1).metrics(&metrics);
+    let observed = observed.build(app()).unwrap().spawn().unwrap();
+    let (_server, _, https) = serve_tls(&pki, Limits::default(), app());
+    for addr in [https, observed.local_addr()] {
+        let mut c = Reader::new(connect(&pki, addr, "localhost"));
+        c.send(b"GET /cut HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        let mut chunk = [0u8; 4096];
+        let end = loop {
+            match c.stream.read(&mut chunk) {
+                Ok(0) => break None,
+                Ok(n) => c.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => break Some(e.kind()),
+            }
+        };
+        assert!(c.buf.ends_with(b"only part of it"), "{:?}", String::from_utf8_lossy(&c.buf));
+        // rustls says UnexpectedEof for a close without close_notify, Ok(0) after one.
+        assert_eq!(end, Some(ErrorKind::UnexpectedEof));
+    }
 }
 
 #[test]

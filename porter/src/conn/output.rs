@@ -232,10 +232,12 @@ impl Output {
     /// Every observed reply not written in full, in order: finished ones whose
     /// bytes still wait, then the one in flight. Each carries the status the
     /// client began to receive, or `no_reply` when not one byte of it went
-    /// out, and the body bytes that did go out.
+    /// out, and the body bytes that did go out. The reply in flight stays in
+    /// flight: the connection is dropped with it, and its transport must know
+    /// that the close is not a clean one.
     pub(crate) fn take_unfinished(&mut self, no_reply: u16) -> Vec<Finished> {
         let flight =
-            self.in_flight.take().map(|f| Unwritten { end: u64::MAX, extent: f.extent, done: f.into_record() });
+            self.in_flight.as_mut().map(|f| Unwritten { end: u64::MAX, extent: f.extent, done: f.take_record() });
         let sent = self.sent;
         self.finished
             .drain(..)
@@ -355,21 +357,22 @@ impl Output {
     /// its last byte is written ([`Output::pop_written`]). Returns whether the
     /// connection closes after it (`None`: no reply was in flight).
     pub(crate) fn finish(&mut self, observed: bool) -> Option<bool> {
-        let flight = self.in_flight.take()?;
+        let mut flight = self.in_flight.take()?;
         let close = flight.meta.close;
         if observed {
             let end = self.position();
-            self.finished.push_back(Unwritten { end, extent: flight.extent, done: flight.into_record() });
+            self.finished.push_back(Unwritten { end, extent: flight.extent, done: flight.take_record() });
         }
         Some(close)
     }
 }
 
 impl InFlight {
-    /// The access-log and metrics record of this reply, as if sent in full.
-    fn into_record(self) -> Finished {
-        let meta = self.meta;
-        Finished { status: self.status, body_bytes: self.extent.payload, started: meta.started, log: meta.log }
+    /// The access-log and metrics record of this reply, as if sent in full
+    /// (taken once: the request's log fields move into it).
+    fn take_record(&mut self) -> Finished {
+        let (started, log) = (self.meta.started, self.meta.log.take());
+        Finished { status: self.status, body_bytes: self.extent.payload, started, log }
     }
 }
 
