@@ -63,7 +63,7 @@ def header(args):
     where = (f"servers on CPU {procs.SERVER_CPU}, wrk on CPU {procs.CLIENT_CPU}"
              if args.pin and procs.SERVER_CPU is not None else "unpinned")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"porter bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.rounds} rounds of "
+    return (f"porter bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {args.rounds} round(s) of "
             f"{args.duration} s, {where}, {os.cpu_count()} CPUs, load average {load} at the start")
 
 

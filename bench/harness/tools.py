@@ -13,6 +13,7 @@ PACKAGES = {
     "cc": "gcc",
     "openssl": "openssl",
     "curl": "curl",
+    "slowhttptest": "slowhttptest",
     "/usr/bin/time": "time",
 }
 
