@@ -19,6 +19,7 @@ import os
 import resource
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,8 +52,8 @@ def raise_nofile():
     """As many open files as the hard limit allows (up to 65536), for the idle
     scenario's connections; servers started after this inherit it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard == resource.RLIM_INFINITY else min(hard, 65536)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(want, 65536)), hard))
+    want = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
 
 
 def needed_tools(peer_names, pin):
@@ -191,6 +192,6 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (RuntimeError, ValueError) as e:
+    except (RuntimeError, ValueError, OSError, subprocess.SubprocessError) as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1
