@@ -6,55 +6,31 @@ answer every one of them twice; report porter's memory per idle connection.
   bench/scale.py --conns 20000 --threads 2
 
 Raises RLIMIT_NOFILE (for itself and porter) as far as the hard limit allows.
-Loopback only; bounded count; stops by itself.
+Loopback only; bounded count; stops by itself. Uses porter's bench harness
+(bench/harness/) to start porter, hold the connections and read its memory.
 """
 import argparse
 import os
 import resource
-import selectors
-import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REQUEST = b"GET /plaintext HTTP/1.1\r\nHost: scale\r\n\r\n"
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 
+from harness import idle, procs  # noqa: E402
 
-def rss_kib(pid):
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def answer_all(socks, timeout=60.0):
-    """Sends one request on every socket and waits until each has a whole reply."""
-    sel = selectors.DefaultSelector()
-    for s in socks:
-        s.sendall(REQUEST)
-        sel.register(s, selectors.EVENT_READ, bytearray())
-    done, deadline = 0, time.time() + timeout
-    while done < len(socks) and time.time() < deadline:
-        for key, _ in sel.select(timeout=1.0):
-            data = key.data
-            chunk = key.fileobj.recv(4096)
-            if not chunk:
-                sys.exit("porter closed a connection it should have kept")
-            data.extend(chunk)
-            if data.endswith(b"Hello, World!"):
-                sel.unregister(key.fileobj)
-                done += 1
-    sel.close()
-    return done
+REQUEST = idle.request("/plaintext")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--conns", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--port", type=int, default=9301)
+    ap.add_argument("--port", type=int, default=0, help="default: a free port")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, args.conns + 1024)
@@ -63,26 +39,20 @@ def main():
         sys.exit(f"RLIMIT_NOFILE hard limit {hard} is too low for {args.conns} connections")
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "porter-cli"], cwd=REPO, check=True)
     exe = os.path.join(REPO, "target", "release", "porter")
-    proc = subprocess.Popen([exe, "--listen", f"127.0.0.1:{args.port}", "--threads", str(args.threads),
-                             "--no-access-log", "--max-connections", str(args.conns + 100)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    port = args.port or procs.free_port()
+    log = os.path.join(tempfile.gettempdir(), f"porter-scale-{port}.log")
+    server = procs.Server("porter", [exe, "--listen", f"127.0.0.1:{port}", "--threads", str(args.threads),
+                                     "--no-access-log", "--max-connections", str(args.conns + 100)], port, log)
     socks = []
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", args.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        time.sleep(0.2)
-        before = rss_kib(proc.pid)
+        server.wait_listening()
+        before = procs.rss_kib(server.pid)
         start = time.time()
-        for _ in range(args.conns):
-            socks.append(socket.create_connection(("127.0.0.1", args.port)))
-        first = answer_all(socks)
+        socks = idle.connect_all(port, args.conns)
+        first = idle.answer_all(socks, REQUEST)
         time.sleep(0.5)
-        held = rss_kib(proc.pid)
-        second = answer_all(socks)
+        held = procs.rss_kib(server.pid)
+        second = idle.answer_all(socks, REQUEST)
         took = time.time() - start
         print(f"connections held:        {len(socks)}")
         print(f"answered (1st, 2nd):     {first}, {second}")
@@ -90,12 +60,12 @@ def main():
         print(f"memory per idle conn:    {(held - before) / max(len(socks), 1):.2f} KiB")
         print(f"wall time:               {took:.1f} s")
         if first != len(socks) or second != len(socks):
-            sys.exit("not every connection was answered")
+            sys.exit("not every connection was answered (porter closed some?)")
     finally:
         for s in socks:
             s.close()
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
+        server.stop()
+        os.unlink(log)
 
 
 if __name__ == "__main__":

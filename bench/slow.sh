@@ -18,7 +18,8 @@
 # connection counts are summarised from its CSV.
 #
 # Needs slowhttptest (Debian package `slowhttptest`; installed with apt-get if
-# missing) and python3. Counts and times are bounded; nothing leaves loopback.
+# missing, by bench/compare.py ensure) and python3. Counts and times are
+# bounded; nothing leaves loopback.
 set -euo pipefail
 
 seconds=${1:-30}
@@ -26,10 +27,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 here="$root/bench/slow"
 
-if ! command -v slowhttptest >/dev/null; then
-    echo "installing slowhttptest" >&2
-    apt-get install -y slowhttptest >&2 || sudo apt-get install -y slowhttptest >&2
-fi
+python3 bench/compare.py ensure slowhttptest   # porter's bench harness: apt-get if missing
 if ! cargo build --release -q -p porter-cli >&2; then
     [ -x target/release/porter ] || exit 1
     echo "warning: build failed; using the existing target/release/porter" >&2

@@ -16,22 +16,20 @@
 #   ROUNDS=5 DURATION=6 bench/tls.sh
 #
 # The servers are pinned to CPU 0 and wrk to CPU 1 (when there are two CPUs).
-# nginx's config is derived from ../shared/bench/nginx.conf (one worker, no logs).
+# nginx's config is the harness's (bench/peers/nginx.conf: one worker, no logs),
+# rendered with a TLS listener by `bench/compare.py conf`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5}; CONNS=${CONNS:-50}
-for tool in wrk nginx openssl /usr/bin/time; do
-  command -v "$tool" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx openssl time >/dev/null; break; }
-done
+python3 bench/compare.py ensure wrk nginx openssl curl /usr/bin/time
 cargo build --release --quiet -p porter-cli
 work=$(mktemp -d /tmp/porter-tls-bench.XXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-# nginx: the shared peer config with its listener made TLS.
-sed -e "s|listen 127.0.0.1:9101 reuseport backlog=4096;|listen 127.0.0.1:9443 ssl reuseport backlog=4096;\n    ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;\n    ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384;\n    ssl_session_cache shared:SSL:10m; ssl_session_tickets on;|" \
-  -e "s|/tmp/bench-nginx.pid|$work/nginx.pid|" /work/shared/bench/nginx.conf > "$work/nginx.conf"
-mkdir -p /tmp/bench-www
+mkdir -p "$work/www"
+python3 bench/compare.py conf nginx --port 9443 --root "$work/www" --work "$work" \
+  --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" > "$work/nginx.conf"
 pin_server=""; pin_client=""
 if [ "$(nproc)" -ge 2 ]; then pin_server="taskset -c 0"; pin_client="taskset -c 1"; fi
 
@@ -39,7 +37,7 @@ start() { # name → starts the server in the background, waits for its port
   case $1 in
     porter) $pin_server target/release/porter --listen 127.0.0.1:9180 --tls-listen 127.0.0.1:9443 \
               --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --threads 1 --quiet >/dev/null 2>&1 & ;;
-    nginx)  $pin_server nginx -c "$work/nginx.conf" >/dev/null 2>&1 & ;;
+    nginx)  $pin_server nginx -p "$work" -e "$work/nginx-error.log" -c "$work/nginx.conf" >/dev/null 2>&1 & ;;
   esac
   echo $! > "$work/server.pid"
   for _ in $(seq 100); do curl -sk -o /dev/null https://127.0.0.1:9443/plaintext && return; sleep 0.05; done

@@ -8,8 +8,8 @@
 # pkg-config and valgrind for the C examples, chromium for the browser test,
 # openssl for the TLS tests, systemd-socket-activate (systemd) for socket
 # activation and haproxy for the load-balancer test. Then: unit, property and
-# loopback tests for the whole workspace, the doc tests, `cargo doc` with
-# warnings denied, and the C examples.
+# loopback tests for the whole workspace, the bench harness's unit tests, the
+# doc tests, `cargo doc` with warnings denied, and the C examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +38,7 @@ fi
 
 cargo build --workspace --all-targets --quiet
 cargo test --workspace --quiet
+python3 -m unittest discover -s bench -t bench -p 'test_*.py'   # the bench harness's pure parts
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # The C API: examples/c built against the installed static library, checked with curl, once under valgrind.
 porter-capi/tests/c-examples.sh

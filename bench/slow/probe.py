@@ -11,18 +11,13 @@ the peak RSS of porter's process (sampled from /proc/PID/status).
 
 import argparse
 import http.client
+import os
+import sys
 import time
 
-
-def rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+# RSS as porter's bench harness reads it (bench/harness/procs.py).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from harness.procs import rss_kib  # noqa: E402
 
 
 def one_request(port, path):
