@@ -229,7 +229,7 @@ impl Authenticator for Gate {
             verifying.on_cancel(move || drop(on_cancel.send(cancelled_path)));
             let _ = gate.started.lock().unwrap().send(path);
             // The timeout only keeps a failed test from leaving the thread stuck.
-            match gate.release.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT) {
+            match gate.release.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT * 3) {
                 Ok(true) => Check::user("gatekeeper"),
                 _ => Check::Refuse(Response::error(401)),
             }
@@ -309,7 +309,7 @@ fn counted_callback(calls: &Arc<AtomicUsize>, control: Option<(mpsc::Sender<()>,
         calls.fetch_add(1, Ordering::SeqCst);
         if let (Some((started, release)), "gate") = (&control, user) {
             started.lock().unwrap().send(()).unwrap();
-            let _ = release.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT);
+            let _ = release.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT * 3);
         }
         password == "right"
     })
