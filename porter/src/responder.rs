@@ -21,6 +21,7 @@ use crate::response::Response;
 use crate::sys::poller::Token;
 
 type Callback = Box<dyn FnOnce() + Send>;
+type Restyle = Box<dyn FnOnce(Response) -> Response + Send>;
 
 /// The state a pending request shares between its loop and its responder.
 #[derive(Default)]
@@ -29,6 +30,8 @@ pub(crate) struct Pending {
     on_cancel: Mutex<Option<Callback>>,
     /// The user an authenticator accepted off the loop, for the access log.
     user: Mutex<Option<Box<str>>>,
+    /// What the wrapping handlers do to the answer when it arrives.
+    restyle: Mutex<Option<Restyle>>,
 }
 
 impl fmt::Debug for Pending {
@@ -53,6 +56,28 @@ impl Pending {
 
     fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Has the answer pass through `f` when it reaches the loop, after any
+    /// earlier `f`: how a wrapping handler ([`ErrorPages`](crate::ErrorPages))
+    /// treats a deferred answer as it treats one given at once. Set during the
+    /// handler call on the loop, so before any answer is taken in.
+    pub(crate) fn then_restyle(&self, f: impl FnOnce(Response) -> Response + Send + 'static) {
+        let mut slot = self.restyle.lock().unwrap_or_else(PoisonError::into_inner);
+        let next: Restyle = match slot.take() {
+            Some(first) => Box::new(move |response| f(first(response))),
+            None => Box::new(f),
+        };
+        *slot = Some(next);
+    }
+
+    /// The answer as the wrapping handlers want it (see [`Pending::then_restyle`]).
+    pub(crate) fn restyle(&self, response: Response) -> Response {
+        let restyle = self.restyle.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match restyle {
+            Some(restyle) => restyle(response),
+            None => response,
+        }
     }
 
     /// Takes the user recorded by [`Responder::set_user`].

@@ -146,6 +146,7 @@ impl ReplyQueue {
             return false;
         };
         if let Slot::Waiting { meta, pending, .. } = slot {
+            let response = pending.restyle(response);
             let mut meta = meta.clone();
             meta.close |= response.close;
             meta.note_deferred_user(pending.take_user());
