@@ -39,8 +39,9 @@ const QUEUE: usize = 64;
 /// A line is written once the reply's last byte has been handed to the socket;
 /// a reply cut short by a closed connection is not logged. Untrusted bytes are
 /// escaped as nginx does (`"`, `\` and non-printable bytes as `\xHH`). The user
-/// field (`%u`) is the user [`BasicAuth`](crate::BasicAuth) accepted for the
-/// request, else `-` (`null` in JSON): a 401 or an unprotected route shows none.
+/// field (`%u`) is the user an [`Authenticator`](crate::Authenticator) (e.g.
+/// [`BasicAuth`](crate::BasicAuth)) accepted for the request, else `-` (`null`
+/// in JSON): a 401 or an unprotected route shows none.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
     destination: Destination,
