@@ -58,7 +58,9 @@ mod tests {
     fn options_lists_the_methods_of_a_path_and_of_the_server() {
         let server = serve(super::echo);
         let mut c = Client::connect(server.local_addr());
-        for (target, allow) in [("*", "GET, HEAD, OPTIONS, POST"), ("/", "GET, HEAD, OPTIONS, POST"), ("/x", "OPTIONS, POST")] {
+        for (target, allow) in
+            [("*", "GET, HEAD, OPTIONS, POST"), ("/", "GET, HEAD, OPTIONS, POST"), ("/x", "OPTIONS, POST")]
+        {
             let r = c.round_trip(format!("OPTIONS {target} HTTP/1.1\r\nHost: t\r\n\r\n"));
             assert_eq!((r.status, r.header("allow")), (204, Some(allow)), "{target}: {}", r.head_text());
             assert_eq!(r.header("content-length"), None, "{target}: a 204 has no Content-Length (RFC 9110 §8.6)");

@@ -54,7 +54,6 @@ impl<H: Handler> ErrorPages<H> {
         }
         self
     }
-
 }
 
 /// The reply with its body replaced when its status has a page.

@@ -40,7 +40,8 @@ fn options_on_a_known_path_lists_its_methods() {
     let r = c.round_trip("OPTIONS /items/42 HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!((r.status, r.header("allow")), (204, Some("DELETE, OPTIONS, PUT")));
     // A body on OPTIONS is read and the connection goes on.
-    let r = c.round_trip("OPTIONS /items HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
+    let r =
+        c.round_trip("OPTIONS /items HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi");
     assert_eq!(r.status, 204, "{}", r.head_text());
     let r = c.round_trip("OPTIONS /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(r.status, 404, "{}", r.head_text());

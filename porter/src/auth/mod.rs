@@ -205,7 +205,7 @@ impl<A: Authenticator, H: Handler> Protected<A, H> {
 
     /// Runs costly checks on `threads` verifier threads (at least one; by
     /// default up to four, one per core), with at most `queue` more waiting
-    /// (64 by default); beyond that a request is answered `503`. The threads
+    /// (at least one; 64 by default); beyond that a request is answered `503`. The threads
     /// start with the first costly check and end with this handler.
     pub fn verifiers(mut self, threads: usize, queue: usize) -> Self {
         self.pool = verify::Pool::new(threads, queue);
@@ -221,7 +221,7 @@ impl<A: Authenticator, H: Handler> Protected<A, H> {
     fn verify_later(&self, request: Request, job: Costly) -> Reply {
         let (reply, responder) = request.defer();
         let then: Arc<dyn Handler> = self.inner.clone();
-        if let Err(task) = self.pool.submit(verify::Task { job, request, responder, then }) {
+        if let Err(task) = self.pool.submit(Box::new(verify::Task { job, request, responder, then })) {
             log::warn!("authentication: every verifier is busy and the queue is full; answering 503");
             task.responder.respond(Response::error(503));
         }

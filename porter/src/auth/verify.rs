@@ -37,8 +37,8 @@ pub(super) struct Task {
 /// A bounded queue and the threads that serve it.
 pub(super) struct Pool {
     threads: usize,
-    sender: SyncSender<Task>,
-    receiver: Arc<Mutex<Receiver<Task>>>,
+    sender: SyncSender<Box<Task>>,
+    receiver: Arc<Mutex<Receiver<Box<Task>>>>,
     /// Whether any thread could be started (set on the first task).
     running: OnceLock<bool>,
 }
@@ -52,13 +52,15 @@ impl Default for Pool {
 
 impl Pool {
     pub(super) fn new(threads: usize, queue: usize) -> Self {
-        let (sender, receiver) = mpsc::sync_channel(queue);
+        // At least one place: with none, a task could only be handed to a thread
+        // already waiting, and one just finishing its last task would see a 503.
+        let (sender, receiver) = mpsc::sync_channel(queue.max(1));
         Pool { threads: threads.max(1), sender, receiver: Arc::new(Mutex::new(receiver)), running: OnceLock::new() }
     }
 
     /// Queues `task`, or gives it back when the queue is full (or no verifier
     /// thread could be started).
-    pub(super) fn submit(&self, task: Task) -> Result<(), Task> {
+    pub(super) fn submit(&self, task: Box<Task>) -> Result<(), Box<Task>> {
         if !*self.running.get_or_init(|| self.start()) {
             return Err(task);
         }
@@ -72,7 +74,8 @@ impl Pool {
         let mut started = 0;
         for i in 0..self.threads {
             let receiver = self.receiver.clone();
-            let spawned = std::thread::Builder::new().name(format!("porter-verify-{i}")).spawn(move || serve(&receiver));
+            let spawned =
+                std::thread::Builder::new().name(format!("porter-verify-{i}")).spawn(move || serve(&receiver));
             match spawned {
                 Ok(_) => started += 1,
                 Err(e) => log::error!("authentication: cannot start a verifier thread: {e}"),
@@ -83,11 +86,11 @@ impl Pool {
 }
 
 /// A verifier thread: runs tasks until the pool is dropped.
-fn serve(receiver: &Mutex<Receiver<Task>>) {
+fn serve(receiver: &Mutex<Receiver<Box<Task>>>) {
     loop {
         let next = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
         match next {
-            Ok(task) => run(task),
+            Ok(task) => run(*task),
             Err(_) => return,
         }
     }
