@@ -405,3 +405,39 @@ fn any_authenticator_names_the_user_in_the_access_log() {
     let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
     assert_eq!(users, ["carol", "-", "gatekeeper"], "{log}");
 }
+
+#[test]
+fn a_streamed_upload_is_not_read_before_a_costly_check_accepts() {
+    use std::io::Read;
+    let (gate, control) = gate();
+    let count = |mut req: Request| {
+        let (reply, responder) = req.defer();
+        let mut body = req.body_reader();
+        std::thread::spawn(move || {
+            let mut data = Vec::new();
+            let answer = match body.read_to_end(&mut data) {
+                Ok(n) => Response::text(format!("{n} bytes")),
+                Err(_) => Response::error(400),
+            };
+            responder.respond(answer);
+        });
+        reply
+    };
+    let server = serve(Protected::new(gate, porter::stream_body(count)));
+    let upload = "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+    // Refused: no 100 Continue, the body is never asked for.
+    let mut refused = Client::connect(server.local_addr());
+    refused.send(upload);
+    control.wait_started();
+    control.release.send(false).unwrap();
+    assert_eq!(refused.read_reply().status, 401);
+    // Accepted: only then does the handler read, and 100 Continue go out.
+    let mut accepted = Client::connect(server.local_addr());
+    accepted.send(upload);
+    control.wait_started();
+    control.release.send(true).unwrap();
+    assert_eq!(accepted.read_reply().status, 100);
+    accepted.send("hello");
+    let r = accepted.read_reply();
+    assert_eq!((r.status, r.text()), (200, "5 bytes".to_string()));
+}
