@@ -25,7 +25,9 @@
 //! queued without end. Once the job accepts, the inner handler runs on the
 //! verifier thread (it is quick, as every handler must be). Because the answer
 //! comes after the head, a request with a body whose check is costly has its
-//! body (at most `max_body`) read before the verdict; a missing or malformed
+//! body (at most `max_body`) read before the verdict, unless the inner handler
+//! streams bodies ([`Handler::streams_body`]): then nothing is read (and no
+//! `100 Continue` sent) until it is accepted. A missing or malformed
 //! credential, or one [`BasicAuth`] remembers, is still decided from the head.
 
 mod basic;
