@@ -58,7 +58,7 @@ mod tls;
 mod upload;
 
 pub use activation::systemd_sockets;
-pub use auth::{Authenticator, BasicAuth, Protected};
+pub use auth::{Authenticator, BasicAuth, Check, Costly, Protected, Verifying};
 pub use error_pages::ErrorPages;
 pub use files::{media_type, Files};
 pub use handler::{stream_body, Handler, Reply, StreamBody};

@@ -16,16 +16,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::event_loop::remote::{Message, Remote};
+use crate::handler::{Reply, ReplyKind};
 use crate::response::Response;
 use crate::sys::poller::Token;
 
 type Callback = Box<dyn FnOnce() + Send>;
+type Restyle = Box<dyn FnOnce(Response) -> Response + Send>;
 
 /// The state a pending request shares between its loop and its responder.
 #[derive(Default)]
 pub(crate) struct Pending {
     cancelled: AtomicBool,
     on_cancel: Mutex<Option<Callback>>,
+    /// The user an authenticator accepted off the loop, for the access log.
+    user: Mutex<Option<Box<str>>>,
+    /// What the wrapping handlers do to the answer when it arrives.
+    restyle: Mutex<Option<Restyle>>,
 }
 
 impl fmt::Debug for Pending {
@@ -50,6 +56,33 @@ impl Pending {
 
     fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Has the answer pass through `f` when it reaches the loop, after any
+    /// earlier `f`: how a wrapping handler ([`ErrorPages`](crate::ErrorPages))
+    /// treats a deferred answer as it treats one given at once. Set during the
+    /// handler call on the loop, so before any answer is taken in.
+    pub(crate) fn then_restyle(&self, f: impl FnOnce(Response) -> Response + Send + 'static) {
+        let mut slot = self.restyle.lock().unwrap_or_else(PoisonError::into_inner);
+        let next: Restyle = match slot.take() {
+            Some(first) => Box::new(move |response| f(first(response))),
+            None => Box::new(f),
+        };
+        *slot = Some(next);
+    }
+
+    /// The answer as the wrapping handlers want it (see [`Pending::then_restyle`]).
+    pub(crate) fn restyle(&self, response: Response) -> Response {
+        let restyle = self.restyle.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match restyle {
+            Some(restyle) => restyle(response),
+            None => response,
+        }
+    }
+
+    /// Takes the user recorded by [`Responder::set_user`].
+    pub(crate) fn take_user(&self) -> Option<Box<str>> {
+        self.user.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 }
 
@@ -83,6 +116,29 @@ impl Responder {
         self.answered = true;
         let Origin { remote, token, seq } = &self.origin;
         remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(response) });
+    }
+
+    /// Answers with what a handler gave back for this request: its response,
+    /// or its own deferred reply (which then answers in this one's place, and
+    /// is cancelled with it).
+    pub(crate) fn follow(mut self, reply: Reply) {
+        match reply.0 {
+            ReplyKind::Now(response) => self.send(response),
+            ReplyKind::Later { seq, pending } if seq == self.origin.seq => {
+                self.answered = true;
+                self.on_cancel(move || pending.cancel());
+            }
+            ReplyKind::Later { .. } => {
+                log::error!("a handler returned another request's deferred reply; answering 500");
+                self.send(Response::error(500));
+            }
+        }
+    }
+
+    /// Records the user an authenticator accepted for this request, for the
+    /// access log's `%u` (set before answering).
+    pub(crate) fn set_user(&self, user: String) {
+        *self.pending.user.lock().unwrap_or_else(PoisonError::into_inner) = Some(user.into_boxed_str());
     }
 
     /// True once the client has gone away (or the connection was closed):

@@ -9,12 +9,18 @@
 //! A path that matches no route answers 404; one that matches only under other
 //! methods answers 405 with `Allow` (RFC 9110 §15.5.6). Both are decided from
 //! the head alone ([`Handler::before_body`]), so a refused request's body is
-//! never read. `HEAD` is served by `GET` routes (RFC 9110 §9.3.2) and `OPTIONS`
-//! answers 204 with `Allow` unless a route claims it (RFC 9110 §9.3.7).
+//! never read. `HEAD` is served by `GET` routes (RFC 9110 §9.3.2).
+//!
+//! `OPTIONS` (RFC 9110 §9.3.7) on a known path answers `204` with `Allow`: the
+//! methods routed there, with `HEAD` when `GET` is, and `OPTIONS`; a route
+//! registered for `OPTIONS` on that path answers instead. `OPTIONS *` asks
+//! about the server: `204` with every routed method, plus those the fallback
+//! lists in its own `2xx` answer to `OPTIONS *` (a fallback that defers that
+//! answer gives it alone).
 
 use std::sync::Arc;
 
-use crate::handler::{Handler, Reply};
+use crate::handler::{Handler, Reply, ReplyKind};
 use crate::proto::parse::Span;
 use crate::request::Request;
 use crate::response::Response;
@@ -51,6 +57,8 @@ enum Lookup<'r> {
     Found(&'r Route, Vec<(Arc<str>, Span)>),
     /// The path exists under these methods only.
     WrongMethod(String),
+    /// `OPTIONS *`: a question about the server (RFC 9110 §9.3.7).
+    Server,
     NotFound,
 }
 
@@ -100,6 +108,9 @@ impl Router {
     fn lookup(&self, request: &Request) -> Lookup<'_> {
         let method = request.method();
         let (path, base) = (request.path(), request.path_span());
+        if path == "*" && method == "OPTIONS" {
+            return Lookup::Server;
+        }
         let mut allowed: Vec<&str> = Vec::new();
         for route in &self.routes {
             let Some(params) = match_path(&route.segments, path, base) else { continue };
@@ -118,10 +129,10 @@ impl Router {
         match lookup {
             Lookup::Found(..) => None,
             Lookup::NotFound if self.fallback.is_some() => None,
-            Lookup::NotFound if request.method() == "OPTIONS" && request.path() == "*" => {
-                Some(Response::new(204).header("Allow", allow_header(self.routes.iter().map(|r| &*r.method).collect())))
-            }
             Lookup::NotFound => Some(Response::error(404)),
+            // The fallback's methods are in its answer, once the body is in.
+            Lookup::Server if self.fallback.is_some() => None,
+            Lookup::Server => Some(self.server_options(None)),
             // RFC 9110 §9.3.7: OPTIONS describes the resource's methods.
             Lookup::WrongMethod(allow) if request.method() == "OPTIONS" => {
                 Some(Response::new(204).header("Allow", allow.clone()))
@@ -129,6 +140,18 @@ impl Router {
             // RFC 9110 §15.5.6: 405 must list the methods the resource supports.
             Lookup::WrongMethod(allow) => Some(Response::error(405).header("Allow", allow.clone())),
         }
+    }
+
+    /// The `204` to `OPTIONS *`: every routed method, and those of the
+    /// fallback's own successful answer to it, if any (RFC 9110 §9.3.7).
+    fn server_options(&self, fallback_answer: Option<Response>) -> Response {
+        let fallback_allow = fallback_answer
+            .filter(|answer| (200..300).contains(&answer.status))
+            .and_then(|answer| answer.header_value("allow").map(|v| String::from_utf8_lossy(v).into_owned()))
+            .unwrap_or_default();
+        let mut methods: Vec<&str> = self.routes.iter().map(|r| &*r.method).collect();
+        methods.extend(fallback_allow.split(',').map(str::trim).filter(|m| !m.is_empty()));
+        Response::new(204).header("Allow", allow_header(methods))
     }
 }
 
@@ -160,6 +183,11 @@ impl Handler for Router {
                 request.set_params(params);
                 route.handler.handle(request)
             }
+            Lookup::Server => match self.fallback.as_ref().map(|fallback| fallback.handle(request)) {
+                Some(Reply(ReplyKind::Now(answer))) => self.server_options(Some(answer)).into(),
+                Some(deferred) => deferred,
+                None => self.server_options(None).into(),
+            },
             _ => match &self.fallback {
                 Some(fallback) => fallback.handle(request),
                 None => Response::error(404).into(),

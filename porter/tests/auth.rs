@@ -7,11 +7,11 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use base64::Engine;
 use common::{serve, Client};
-use porter::{BasicAuth, Protected, Request, Response, Router};
+use porter::{Authenticator, BasicAuth, Check, Protected, Request, Response, Router};
 
 const CHALLENGE: &str = "Basic realm=\"staff\", charset=\"UTF-8\"";
 
@@ -181,4 +181,263 @@ fn a_wrong_password_is_never_logged() {
     for r in records.iter() {
         assert!(!r.contains(secret) && !r.contains(&encoded), "a log record holds the password: {r}");
     }
+}
+
+/// An authenticator whose check is costly and waits for the test: its job says
+/// when it starts (with the request's path) and accepts or refuses when the
+/// test releases it. It also reports a cancelled check's path.
+#[derive(Clone)]
+struct Gate(Arc<GateState>);
+
+struct GateState {
+    started: Mutex<mpsc::Sender<String>>,
+    release: Mutex<mpsc::Receiver<bool>>,
+    cancelled: Mutex<mpsc::Sender<String>>,
+}
+
+/// The test's side of a [`Gate`].
+struct GateControl {
+    started: mpsc::Receiver<String>,
+    release: mpsc::Sender<bool>,
+    cancelled: mpsc::Receiver<String>,
+}
+
+impl GateControl {
+    fn wait_started(&self) -> String {
+        self.started.recv_timeout(common::SAFETY_TIMEOUT).expect("a costly check starts")
+    }
+}
+
+fn gate() -> (Gate, GateControl) {
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let (cancelled_tx, cancelled) = mpsc::channel();
+    let state = GateState {
+        started: Mutex::new(started_tx),
+        release: Mutex::new(release_rx),
+        cancelled: Mutex::new(cancelled_tx),
+    };
+    (Gate(Arc::new(state)), GateControl { started, release, cancelled })
+}
+
+impl Authenticator for Gate {
+    fn check(&self, request: &Request) -> Check {
+        let (gate, path) = (self.0.clone(), request.path().to_string());
+        Check::costly(move |verifying| {
+            let on_cancel = gate.cancelled.lock().unwrap().clone();
+            let cancelled_path = path.clone();
+            verifying.on_cancel(move || drop(on_cancel.send(cancelled_path)));
+            let _ = gate.started.lock().unwrap().send(path);
+            // The timeout only keeps a failed test from leaving the thread stuck.
+            match gate.release.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT * 3) {
+                Ok(true) => Check::user("gatekeeper"),
+                _ => Check::Refuse(Response::error(401)),
+            }
+        })
+    }
+}
+
+#[test]
+fn a_costly_check_does_not_hold_up_the_loop() {
+    let (gate, control) = gate();
+    let app = Router::new()
+        .get("/slow", Protected::new(gate, |_req| Response::text("slow")))
+        .get("/fast", |_req| Response::text("fast"));
+    let server = serve(app); // one loop thread
+    let mut slow = Client::connect(server.local_addr());
+    slow.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(control.wait_started(), "/slow");
+    // The check is in progress; another client of the same loop is served.
+    let mut fast = Client::connect(server.local_addr());
+    let r = get(&mut fast, "/fast", None);
+    assert_eq!((r.status, r.text()), (200, "fast".to_string()));
+    control.release.send(true).unwrap();
+    let r = slow.read_reply();
+    assert_eq!((r.status, r.text()), (200, "slow".to_string()));
+    slow.assert_alive("after a costly check");
+}
+
+#[test]
+fn pipelined_replies_keep_their_order_around_a_costly_check() {
+    let (gate, control) = gate();
+    let app = Router::new()
+        .get("/slow", Protected::new(gate, |_req| Response::text("slow")))
+        .get("/fast", |_req| Response::text("fast"));
+    let server = serve(app);
+    let mut c = Client::connect(server.local_addr());
+    c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\n");
+    control.wait_started();
+    control.release.send(false).unwrap();
+    let replies = c.read_replies(2);
+    assert_eq!(replies[0].status, 401, "{}", replies[0].head_text());
+    assert_eq!((replies[1].status, replies[1].text()), (200, "fast".to_string()));
+}
+
+#[test]
+fn a_check_is_cancelled_when_its_client_leaves() {
+    let (gate, control) = gate();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let seen = handled.clone();
+    let app = Protected::new(gate, move |req: Request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        Response::text(req.path().to_string())
+    })
+    .verifiers(1, 4);
+    let server = serve(app);
+    let mut leaving = Client::connect(server.local_addr());
+    leaving.send("GET /leaving HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(control.wait_started(), "/leaving");
+    drop(leaving);
+    let cancelled = control.cancelled.recv_timeout(common::SAFETY_TIMEOUT).expect("the check is cancelled");
+    assert_eq!(cancelled, "/leaving");
+    // Accepted after its client left: the handler must not run for it.
+    control.release.send(true).unwrap();
+    // One verifier thread: the next check starts once the cancelled one is done.
+    let mut next = Client::connect(server.local_addr());
+    next.send("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(control.wait_started(), "/next");
+    control.release.send(true).unwrap();
+    assert_eq!(next.read_reply().text(), "/next");
+    assert_eq!(handled.load(Ordering::SeqCst), 1, "the handler ran only for the client still there");
+}
+
+/// A callback verifier that counts its calls; `gate:...` blocks until released.
+fn counted_callback(calls: &Arc<AtomicUsize>, control: Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>) -> BasicAuth {
+    let calls = calls.clone();
+    let control = control.map(|(started, release)| (Mutex::new(started), Mutex::new(release)));
+    BasicAuth::with_callback("staff", move |user, password| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        if let (Some((started, release)), "gate") = (&control, user) {
+            started.lock().unwrap().send(()).unwrap();
+            let _ = release.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT * 3);
+        }
+        password == "right"
+    })
+    .cache(16)
+}
+
+#[test]
+fn a_verified_password_is_remembered_and_a_wrong_one_is_checked_every_time() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let server = serve(counted_callback(&calls, None).protect(|_req| Response::text("ok")));
+    let mut c = Client::connect(server.local_addr());
+    for round in 1..=3 {
+        assert_eq!(get(&mut c, "/", Some(&basic("alice:right"))).status, 200);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "round {round}: verified once, then from the cache");
+    }
+    for round in 1..=3 {
+        assert_refused(&get(&mut c, "/", Some(&basic("alice:wrong"))), "wrong password");
+        assert_eq!(calls.load(Ordering::SeqCst), 1 + round, "a failure is never remembered");
+    }
+    assert_eq!(get(&mut c, "/", Some(&basic("alice:right"))).status, 200);
+    assert_refused(&get(&mut c, "/", Some(&basic("bob:right2"))), "another user");
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn a_full_queue_answers_503_and_remembered_credentials_still_pass() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    let basic_auth = counted_callback(&calls, Some((started_tx, release_rx)));
+    // Says when the loop has handed `/queued` over (submitting follows the
+    // check on the loop thread, before it reads anything else).
+    let (seen_tx, seen) = mpsc::channel();
+    let seen_tx = Mutex::new(seen_tx);
+    let auth = move |req: &Request| {
+        let check = basic_auth.check(req);
+        if req.path() == "/queued" {
+            seen_tx.lock().unwrap().send(()).unwrap();
+        }
+        check
+    };
+    let server = serve(Protected::new(auth, |_req| Response::text("ok")).verifiers(1, 1));
+    let mut c = Client::connect(server.local_addr());
+    assert_eq!(get(&mut c, "/", Some(&basic("alice:right"))).status, 200, "verified and remembered");
+    // The only verifier is busy, and one more check fills the queue.
+    let mut busy = Client::connect(server.local_addr());
+    busy.send(format!("GET / HTTP/1.1\r\nHost: t\r\nAuthorization: {}\r\n\r\n", basic("gate:x")));
+    started.recv_timeout(common::SAFETY_TIMEOUT).expect("the verifier is busy");
+    let mut queued = Client::connect(server.local_addr());
+    queued.send(format!("GET /queued HTTP/1.1\r\nHost: t\r\nAuthorization: {}\r\n\r\n", basic("alice:wrong")));
+    seen.recv_timeout(common::SAFETY_TIMEOUT).expect("the loop checks /queued");
+    // No room left: refused at once, not queued.
+    let r = get(&mut c, "/", Some(&basic("bob:wrong")));
+    assert_eq!(r.status, 503, "{}", r.head_text());
+    // A remembered credential needs no verifier.
+    assert_eq!(get(&mut c, "/", Some(&basic("alice:right"))).status, 200);
+    release.send(()).unwrap();
+    assert_refused(&busy.read_reply(), "gate:x");
+    assert_refused(&queued.read_reply(), "queued wrong password");
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "alice once, gate, the queued one; never the refused or cached");
+}
+
+#[test]
+fn any_authenticator_names_the_user_in_the_access_log() {
+    let dir = common::TempDir::new("auth-user");
+    let path = dir.path().join("access.log");
+    let (gate, control) = gate();
+    // A scheme of the test's own: a closure that names its user, on the loop.
+    let token = |req: &Request| match req.header("x-token") {
+        Some("c4rol") => Ok("carol".to_string()),
+        _ => Err(Response::error(401)),
+    };
+    let app = Router::new()
+        .get("/token", Protected::new(token, |_req| Response::text("token")))
+        .get("/gate", Protected::new(gate, |_req| Response::text("gate")));
+    let server = porter::Server::bind("127.0.0.1:0")
+        .threads(1)
+        .access_log(porter::AccessLog::file(&path))
+        .build(app)
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    let mut c = Client::connect(server.local_addr());
+    assert_eq!(c.round_trip("GET /token HTTP/1.1\r\nHost: t\r\nX-Token: c4rol\r\n\r\n").status, 200);
+    assert_eq!(c.round_trip("GET /token HTTP/1.1\r\nHost: t\r\nX-Token: nope\r\n\r\n").status, 401);
+    c.send("GET /gate HTTP/1.1\r\nHost: t\r\n\r\n");
+    control.wait_started();
+    control.release.send(true).unwrap(); // accepted off the loop, as "gatekeeper"
+    assert_eq!(c.read_reply().status, 200);
+    drop(c);
+    server.shutdown(std::time::Duration::from_secs(5)).expect("shutdown");
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
+    assert_eq!(users, ["carol", "-", "gatekeeper"], "{log}");
+}
+
+#[test]
+fn a_streamed_upload_is_not_read_before_a_costly_check_accepts() {
+    use std::io::Read;
+    let (gate, control) = gate();
+    let count = |mut req: Request| {
+        let (reply, responder) = req.defer();
+        let mut body = req.body_reader();
+        std::thread::spawn(move || {
+            let mut data = Vec::new();
+            let answer = match body.read_to_end(&mut data) {
+                Ok(n) => Response::text(format!("{n} bytes")),
+                Err(_) => Response::error(400),
+            };
+            responder.respond(answer);
+        });
+        reply
+    };
+    let server = serve(Protected::new(gate, porter::stream_body(count)));
+    let upload = "POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+    // Refused: no 100 Continue, the body is never asked for.
+    let mut refused = Client::connect(server.local_addr());
+    refused.send(upload);
+    control.wait_started();
+    control.release.send(false).unwrap();
+    assert_eq!(refused.read_reply().status, 401);
+    // Accepted: only then does the handler read, and 100 Continue go out.
+    let mut accepted = Client::connect(server.local_addr());
+    accepted.send(upload);
+    control.wait_started();
+    control.release.send(true).unwrap();
+    assert_eq!(accepted.read_reply().status, 100);
+    accepted.send("hello");
+    let r = accepted.read_reply();
+    assert_eq!((r.status, r.text()), (200, "5 bytes".to_string()));
 }

@@ -1,7 +1,7 @@
 //! `ErrorPages`: error replies get the configured body and Content-Type and
 //! keep their status and other headers (a 401's challenge, a 405's Allow);
-//! refusals made from the head get the page too; success replies, statuses
-//! without a page and deferred replies pass unchanged.
+//! refusals made from the head and deferred replies get the page too; success
+//! replies and statuses without a page pass unchanged.
 
 mod common;
 
@@ -45,6 +45,23 @@ fn error_replies_get_the_page_and_keep_status_and_headers() {
     let r = c.round_trip("POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
     assert_eq!((r.status, r.text().as_str()), (405, "wrong method\n"));
     assert!(r.header("allow").is_some_and(|a| a.contains("GET")), "Allow stays: {}", r.head_text());
+
+    let r = c.round_trip("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!((r.status, r.text().as_str()), (404, "<h1>not here</h1>"), "a deferred reply, restyled on arrival");
+    assert_eq!(r.header_count("content-type"), 1);
+}
+
+#[test]
+fn a_refusal_decided_off_the_loop_gets_the_page() {
+    // bcrypt runs on a verifier thread: the 401 is a deferred answer.
+    let htpasswd = format!("alice:{}\n", bcrypt::hash("right", 4).unwrap());
+    let auth = porter::BasicAuth::from_htpasswd_str("x", &htpasswd).unwrap();
+    let server = serve(ErrorPages::new(auth.protect(|_req| Response::error(404))).page(401, "text/plain", "sign in\n"));
+    let mut c = Client::connect(server.local_addr());
+    let wrong = "Authorization: Basic YWxpY2U6d3Jvbmc=\r\n"; // alice:wrong
+    let r = c.round_trip(format!("GET / HTTP/1.1\r\nHost: t\r\n{wrong}\r\n"));
+    assert_eq!((r.status, r.text().as_str()), (401, "sign in\n"), "{}", r.head_text());
+    assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"x\", charset=\"UTF-8\""), "the challenge stays");
 }
 
 #[test]
@@ -55,8 +72,6 @@ fn other_replies_pass_unchanged() {
     assert_eq!((r.status, r.text().as_str()), (200, "fine"), "no page for 200");
     let r = c.round_trip("GET /busy HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!((r.status, r.text().as_str()), (503, "503 Service Unavailable\n"), "no page for 503");
-    let r = c.round_trip("GET /later HTTP/1.1\r\nHost: t\r\n\r\n");
-    assert_eq!((r.status, r.text().as_str()), (404, "404 Not Found\n"), "a deferred reply is the responder's");
     c.send("HEAD /missing HTTP/1.1\r\nHost: t\r\n\r\n");
     let r = c.read_head_reply();
     assert_eq!((r.status, r.header("content-length")), (404, Some("17")), "HEAD: the page's length, no body");

@@ -385,7 +385,7 @@ impl Reading {
 }
 
 /// Calls handler code, turning a panic into a 500 response.
-fn call_guarded<R>(f: impl FnOnce() -> R) -> Result<R, Response> {
+pub(crate) fn call_guarded<R>(f: impl FnOnce() -> R) -> Result<R, Response> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
         log::error!("handler panicked; answering 500");
         Response::error(500)

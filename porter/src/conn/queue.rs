@@ -60,6 +60,14 @@ impl ReplyMeta {
         }
     }
 
+    /// Keeps the user an authenticator accepted off the loop (see
+    /// [`Responder::set_user`](crate::Responder)), when the access log wants it.
+    pub(crate) fn note_deferred_user(&mut self, user: Option<Box<str>>) {
+        if let (Some(log), Some(user)) = (&mut self.log, user) {
+            log.user = Some(user);
+        }
+    }
+
     /// Metadata for an error reply to a request that could not be parsed.
     pub(crate) fn for_error() -> Self {
         ReplyMeta {
@@ -137,9 +145,11 @@ impl ReplyQueue {
         let Some(slot) = self.slots.iter_mut().find(|s| matches!(s, Slot::Waiting { seq: q, .. } if *q == seq)) else {
             return false;
         };
-        if let Slot::Waiting { meta, .. } = slot {
+        if let Slot::Waiting { meta, pending, .. } = slot {
+            let response = pending.restyle(response);
             let mut meta = meta.clone();
             meta.close |= response.close;
+            meta.note_deferred_user(pending.take_user());
             *slot = Slot::Ready(response, meta);
         }
         true

@@ -42,8 +42,9 @@ const QUEUE: usize = 64;
 /// reply with `499` (the client left) or `444` (porter closed the connection),
 /// as nginx logs them. Untrusted bytes are
 /// escaped as nginx does (`"`, `\` and non-printable bytes as `\xHH`). The user
-/// field (`%u`) is the user [`BasicAuth`](crate::BasicAuth) accepted for the
-/// request, else `-` (`null` in JSON): a 401 or an unprotected route shows none.
+/// field (`%u`) is the user an [`Authenticator`](crate::Authenticator) (e.g.
+/// [`BasicAuth`](crate::BasicAuth)) accepted for the request, else `-` (`null`
+/// in JSON): a 401 or an unprotected route shows none.
 #[derive(Clone, Debug)]
 pub struct AccessLog {
     destination: Destination,

@@ -53,7 +53,7 @@ pub(crate) struct LogInfo {
     pub(crate) referer: Option<Span>,
     pub(crate) user_agent: Option<Span>,
     pub(crate) host: Option<Span>,
-    /// The user [`BasicAuth`](crate::BasicAuth) accepted for this request.
+    /// The user an [`Authenticator`](crate::Authenticator) accepted for this request.
     pub(crate) user: Option<Box<str>>,
 }
 

@@ -1,9 +1,12 @@
 //! The user an authenticator accepted, for the access log's `%u`.
 //!
-//! [`BasicAuth`](crate::BasicAuth) runs inside a handler call, on the loop
-//! thread, and sees the request only by shared reference; the connection asks
-//! for the accepted user right after that call returns. A thread-local slot
-//! carries the name between the two. It is switched on only on the threads of
+//! Any [`Authenticator`](crate::Authenticator) names the user it accepts
+//! ([`Check::Accept`](crate::Check::Accept)). A check decided on the loop runs
+//! inside a handler call ([`Protected`](crate::Protected)), which sees the
+//! request only by shared reference; the connection asks for the accepted user
+//! right after that call returns. A thread-local slot carries the name between
+//! the two. (A check decided off the loop, on a verifier thread, sends the name
+//! with its deferred answer instead, through the request's `Pending` state.) It is switched on only on the threads of
 //! loops that keep an access log (elsewhere nothing is stored), and emptied
 //! after every handler call, so a name never outlives the request that
 //! presented it.

@@ -1,0 +1,122 @@
+//! The verifier pool: the threads where [`Check::costly`](super::Check::costly)
+//! jobs run, off the loop.
+//!
+//! A [`Protected`](super::Protected) hands each costly check over as a
+//! [`Task`]: the job, the request, its [`Responder`] (the request was deferred)
+//! and the inner handler to run once the job accepts. The queue is a bounded
+//! channel: a full queue gives the task back, and the request is answered `503`
+//! rather than waiting behind an ever longer line. Threads start with the first
+//! task, and end when the `Protected` (holding the only sender) is dropped.
+//! A task whose client has left is answered without running its job; a job or
+//! handler that panics answers `500`, and the thread lives on.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use super::{Check, Costly, Verifying};
+use crate::conn::input::call_guarded;
+use crate::handler::{Handler, Reply};
+use crate::request::Request;
+use crate::responder::Responder;
+use crate::response::Response;
+
+/// Verifier threads by default: one per core, at most this many.
+const DEFAULT_THREADS: usize = 4;
+/// Tasks waiting for a verifier, at most, by default.
+const DEFAULT_QUEUE: usize = 64;
+
+/// One costly check and what to do with its verdict.
+pub(super) struct Task {
+    pub(super) job: Costly,
+    pub(super) request: Request,
+    pub(super) responder: Responder,
+    /// The handler the request goes to once accepted.
+    pub(super) then: Arc<dyn Handler>,
+}
+
+/// A bounded queue and the threads that serve it.
+pub(super) struct Pool {
+    threads: usize,
+    sender: SyncSender<Box<Task>>,
+    receiver: Arc<Mutex<Receiver<Box<Task>>>>,
+    /// Whether any thread could be started (set on the first task).
+    running: OnceLock<bool>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Pool::new(cores.min(DEFAULT_THREADS), DEFAULT_QUEUE)
+    }
+}
+
+impl Pool {
+    pub(super) fn new(threads: usize, queue: usize) -> Self {
+        // At least one place: with none, a task could only be handed to a thread
+        // already waiting, and one just finishing its last task would see a 503.
+        let (sender, receiver) = mpsc::sync_channel(queue.max(1));
+        Pool { threads: threads.max(1), sender, receiver: Arc::new(Mutex::new(receiver)), running: OnceLock::new() }
+    }
+
+    /// Queues `task`, or gives it back when the queue is full (or no verifier
+    /// thread could be started).
+    pub(super) fn submit(&self, task: Box<Task>) -> Result<(), Box<Task>> {
+        if !*self.running.get_or_init(|| self.start()) {
+            return Err(task);
+        }
+        self.sender.try_send(task).map_err(|e| match e {
+            TrySendError::Full(task) | TrySendError::Disconnected(task) => task,
+        })
+    }
+
+    /// Starts the threads; false if none could be.
+    fn start(&self) -> bool {
+        let mut started = 0;
+        for i in 0..self.threads {
+            let receiver = self.receiver.clone();
+            let spawned =
+                std::thread::Builder::new().name(format!("porter-verify-{i}")).spawn(move || serve(&receiver));
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => log::error!("authentication: cannot start a verifier thread: {e}"),
+            }
+        }
+        started > 0
+    }
+}
+
+/// A verifier thread: runs tasks until the pool is dropped.
+fn serve(receiver: &Mutex<Receiver<Box<Task>>>) {
+    loop {
+        let next = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match next {
+            Ok(task) => run(*task),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Runs one task to its answer (every task is answered: the loop keeps a
+/// closed connection's slot until its deferred answers are in).
+fn run(task: Task) {
+    let Task { job: Costly(mut job), request, responder, then } = task;
+    loop {
+        if responder.is_cancelled() {
+            // The client left: nobody will read the verdict.
+            return responder.respond(Response::error(503));
+        }
+        let verifying = Verifying { responder: &responder };
+        match call_guarded(|| job(&verifying)) {
+            Ok(Check::Costly(Costly(next))) => job = next,
+            Ok(Check::Accept(_)) if responder.is_cancelled() => return responder.respond(Response::error(503)),
+            Ok(Check::Accept(user)) => {
+                if let Some(user) = user {
+                    responder.set_user(user);
+                }
+                let reply = call_guarded(|| then.handle(request)).unwrap_or_else(Reply::from);
+                return responder.follow(reply);
+            }
+            Ok(Check::Refuse(refused)) | Err(refused) => return responder.respond(refused),
+        }
+    }
+}
