@@ -1,15 +1,19 @@
 //! Overload: the `porter` binary run out of file descriptors (RLIMIT_NOFILE
 //! lowered with `prlimit` for the child process only) backs off instead of
-//! spinning on `accept`, and keeps serving the connections it has.
+//! spinning on `accept`, and keeps serving the connections it has; and far
+//! more clients at once than it has descriptors for are all served, each in
+//! its turn (the loops take no more connections than leave a descriptor for
+//! the file each one asks for), with a bounded number of warnings.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::{free_port, wait_listening, PORTER};
+use common::{free_port, wait_listening, Porter, Scratch, PORTER, SAFETY};
 
 /// The porter binary, with its fd limit lowered to `nofile`, serving the
 /// built-in demo site (from memory: answering needs no descriptor) on an
@@ -76,4 +80,54 @@ fn out_of_descriptors_porter_backs_off_and_keeps_serving() {
     drop(flood);
     child.kill().expect("kill porter");
     child.wait().expect("reap porter");
+}
+
+/// How many clients connect at once in [`more_clients_than_descriptors_all_get_their_file`].
+const CLIENTS: usize = 600;
+
+#[test]
+fn more_clients_than_descriptors_all_get_their_file() {
+    let site = Scratch::new("overload-files");
+    site.write("small.txt", "a small file\n");
+    let mut prlimit = Command::new("prlimit");
+    prlimit.env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
+    prlimit.args(["--nofile=256:256", "--", PORTER, "--listen", "127.0.0.1:0", "--threads", "2", "--no-access-log"]);
+    let mut porter = Porter::spawn(prlimit.arg("--root").arg(site.dir()));
+
+    // Every client is connected (the kernel holds what porter has not
+    // accepted yet in the listen backlog) before any sends its request.
+    let connected = Arc::new(Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (addr, connected) = (porter.addr, connected.clone());
+            std::thread::spawn(move || {
+                let stream = TcpStream::connect(addr);
+                connected.wait();
+                let mut stream = stream.map_err(|e| format!("connect: {e}"))?;
+                stream.set_read_timeout(Some(SAFETY)).map_err(|e| e.to_string())?;
+                stream
+                    .write_all(b"GET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                    .map_err(|e| format!("send: {e}"))?;
+                let mut reply = Vec::new();
+                stream.read_to_end(&mut reply).map_err(|e| format!("read: {e}"))?;
+                let reply = String::from_utf8_lossy(&reply).into_owned();
+                match reply.starts_with("HTTP/1.1 200") && reply.ends_with("a small file\n") {
+                    true => Ok(()),
+                    false => Err(reply.lines().next().unwrap_or("nothing").to_string()),
+                }
+            })
+        })
+        .collect();
+    let failures: Vec<String> = clients.into_iter().filter_map(|c| c.join().expect("client thread").err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {CLIENTS} clients failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(10)]
+    );
+
+    porter.signal("TERM");
+    assert!(porter.wait_exit().success());
+    let warnings: Vec<String> = porter.rest_of_stderr().into_iter().filter(|l| l.contains("accept")).collect();
+    assert!(warnings.len() <= 5, "{} accept warnings: {:?}", warnings.len(), &warnings[..warnings.len().min(5)]);
 }

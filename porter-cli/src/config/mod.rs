@@ -39,6 +39,8 @@ pub struct Config {
     pub limits: porter::Limits,
     /// The `Server` header (`None`: no header).
     pub server_name: Option<String>,
+    /// `[server] drain_delay`: the lame-duck period on SIGTERM (`None`: `--drain-delay`'s).
+    pub drain_delay: Option<std::time::Duration>,
     /// `[log]`.
     pub log: LogSettings,
     /// Every `[[listen]]`, in file order.
@@ -208,6 +210,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             threads: settings.threads,
             limits: settings.limits,
             server_name: settings.server_name,
+            drain_delay: settings.drain_delay,
             log: settings.log,
             listeners: settings.listeners,
             hosts,
@@ -265,12 +268,15 @@ pub fn server(path: &Path, args: &crate::args::Args) -> Result<porter::Server, S
     let handler = crate::site::build(&config, &metrics)?;
     let builder = apply(&config, &metrics)?;
     let builder = if args.access_log() { builder } else { builder.access_log(None) };
+    let builder =
+        builder.shutdown_delay(config.drain_delay.unwrap_or(std::time::Duration::from_secs(args.drain_delay)));
     let server = builder.build(handler).map_err(|e| e.to_string())?;
     if !args.quiet {
         let threads = crate::thread_count(config.threads);
         let plural = if threads == 1 { "" } else { "s" };
         let urls = apply::urls(&config, server.local_addrs()).join(", ");
-        eprintln!("porter: serving {} on {urls} ({threads} thread{plural})", config.file.display());
+        let capacity = crate::capacity_note(&server, config.limits.max_connections);
+        eprintln!("porter: serving {} on {urls} ({threads} thread{plural}{capacity})", config.file.display());
     }
     Ok(server)
 }

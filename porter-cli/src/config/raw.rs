@@ -19,6 +19,7 @@ use super::units::{Interval, Size};
 pub struct RawServer {
     pub threads: Option<Spanned<i64>>,
     pub server_name: Option<Spanned<String>>,
+    pub drain_delay: Option<Spanned<Interval>>,
     pub limits: Option<RawLimits>,
 }
 
