@@ -126,7 +126,7 @@ pub struct Args {
     pub shutdown_grace: u64,
 
     /// On SIGTERM or SIGINT, seconds to go on accepting and serving first, every
-    /// reply saying `Connection: close` and `status` health checks answering 503,
+    /// reply saying `Connection: close` and health checks answering 503,
     /// so that a load balancer stops sending clients before porter stops accepting
     /// (`[server] drain_delay` in a config file wins)
     #[arg(long, value_name = "SECS", default_value_t = 0)]

@@ -167,7 +167,7 @@ pub enum LocationKind {
         /// The `Location` template.
         to: Template,
     },
-    /// `status = { code, body, content_type }`.
+    /// `status = { code, body, content_type, health }`.
     Status {
         /// 200–599.
         code: u16,
@@ -175,6 +175,8 @@ pub enum LocationKind {
         body: String,
         /// Its `Content-Type`.
         content_type: String,
+        /// A health check: 503 while porter drains.
+        health: bool,
     },
     /// `metrics = true`: Prometheus metrics.
     Metrics,

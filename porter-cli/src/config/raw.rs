@@ -120,7 +120,7 @@ pub struct RawRedirect {
     pub to: Spanned<String>,
 }
 
-/// `status = { code, body, content_type }`.
+/// `status = { code, body, content_type, health }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatus {
@@ -128,6 +128,8 @@ pub struct RawStatus {
     #[serde(default)]
     pub body: String,
     pub content_type: Option<Spanned<String>>,
+    #[serde(default)]
+    pub health: bool,
 }
 
 /// `auth = { htpasswd, realm }`.

@@ -2,10 +2,10 @@
 //! for health checks and placeholders. Answered from the request head, so a
 //! request body is never read; `HEAD` gets the same head without the body.
 //!
-//! While porter drains (from SIGTERM on, through its `drain_delay`), a
-//! location configured with a success code answers `503 Service Unavailable`
-//! instead (RFC 9110 §15.6.4): a load balancer's health check then takes porter
-//! out of rotation before it stops accepting.
+//! A health check (`health = true`) answers `503 Service Unavailable` instead
+//! while porter drains (from SIGTERM on, through its `drain_delay`, RFC 9110
+//! §15.6.4): the load balancer then takes porter out of rotation before it
+//! stops accepting.
 
 use bytes::Bytes;
 use porter::{Handler, Reply, Request, Response};
@@ -16,11 +16,13 @@ pub struct Status {
     pub code: u16,
     pub body: Bytes,
     pub content_type: Bytes,
+    /// A health check: 503 while porter drains.
+    pub health: bool,
 }
 
 impl Status {
     fn respond(&self, request: &Request) -> Response {
-        if request.is_draining() && (200..300).contains(&self.code) {
+        if self.health && request.is_draining() {
             return Response::new(503).header("Content-Type", "text/plain").body("draining\n");
         }
         let response = Response::new(self.code);
