@@ -1,9 +1,11 @@
 //! Overload: the `porter` binary run out of file descriptors (RLIMIT_NOFILE
 //! lowered with `prlimit` for the child process only) backs off instead of
-//! spinning on `accept`, and keeps serving the connections it has; and far
-//! more clients at once than it has descriptors for are all served, each in
-//! its turn (the loops take no more connections than leave a descriptor for
-//! the file each one asks for), with a bounded number of warnings.
+//! spinning on `accept`, and keeps serving the connections it has; its pause
+//! holds whatever arrives meanwhile, with one warning a second at most, and
+//! the clients that waited are served once descriptors are back; and far more
+//! clients at once than it has descriptors for are all served, each in its
+//! turn (the loops take no more connections than leave a descriptor for the
+//! file each one asks for), with a bounded number of warnings.
 
 mod common;
 
@@ -130,4 +132,60 @@ fn more_clients_than_descriptors_all_get_their_file() {
     assert!(porter.wait_exit().success());
     let warnings: Vec<String> = porter.rest_of_stderr().into_iter().filter(|l| l.contains("accept")).collect();
     assert!(warnings.len() <= 5, "{} accept warnings: {:?}", warnings.len(), &warnings[..warnings.len().min(5)]);
+}
+
+/// Sets the soft open-file limit of the running process `pid` (its hard limit stays).
+fn set_soft_fd_limit(pid: u32, soft: usize) {
+    let status = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={soft}:")])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success(), "prlimit --pid {pid} --nofile={soft}:");
+}
+
+#[test]
+fn out_of_descriptors_the_pause_holds_warns_once_a_second_and_everyone_is_served_after() {
+    let mut porter =
+        Porter::spawn(common::porter_command().args(["--listen", "127.0.0.1:0", "--threads", "1", "--no-access-log"]));
+    let mut kept = TcpStream::connect(porter.addr).expect("first connection");
+    kept.set_read_timeout(Some(SAFETY)).expect("timeout");
+    assert!(get(&mut kept).starts_with("HTTP/1.1 200"));
+    // The limit drops to what porter holds now (its connection cap was
+    // computed from the old one): every accept fails with EMFILE.
+    let pid = porter.child.id();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("porter's fds").count();
+    set_soft_fd_limit(pid, open);
+    // Each client that arrives is a listener event, and the round trip on the
+    // kept connection after it shows the loop has seen that event: none may
+    // end the pause early (before, each one started an accept and a warning).
+    let start = Instant::now();
+    let mut clients: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut stream = TcpStream::connect(porter.addr).expect("the backlog takes the client");
+            stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").expect("send");
+            assert!(get(&mut kept).starts_with("HTTP/1.1 200"), "the kept connection is served meanwhile");
+            stream
+        })
+        .collect();
+    let elapsed = start.elapsed();
+    set_soft_fd_limit(pid, 4096);
+    for stream in &mut clients {
+        stream.set_read_timeout(Some(SAFETY)).expect("timeout");
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).expect("a reply once descriptors are back");
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply:?}");
+    }
+
+    porter.signal("TERM");
+    assert!(porter.wait_exit().success());
+    let warnings: Vec<String> = porter.rest_of_stderr().into_iter().filter(|l| l.contains("pausing accepts")).collect();
+    assert!(!warnings.is_empty(), "running out of descriptors is reported");
+    // One warning a second at most (and one more for the second in progress).
+    let bound = 2 + elapsed.as_secs() as usize;
+    assert!(
+        warnings.len() <= bound,
+        "{} warnings in {elapsed:?}: {:?}",
+        warnings.len(),
+        &warnings[..warnings.len().min(3)]
+    );
 }
