@@ -64,8 +64,9 @@ impl Request {
     /// ([`crate::ShutdownHandle::shutdown`], SIGTERM in the `porter` binary),
     /// from its lame-duck period ([`crate::ServerBuilder::shutdown_delay`]) on:
     /// a health check should then answer `503` so that the load balancer
-    /// stops sending clients before porter stops accepting. The reply to
-    /// this request says `Connection: close` whatever the handler does.
+    /// stops sending clients before porter stops accepting. Every request
+    /// read from then on is its connection's last: its reply says
+    /// `Connection: close` whatever the handler does.
     pub fn is_draining(&self) -> bool {
         self.origin.remote.is_draining()
     }

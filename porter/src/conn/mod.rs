@@ -258,18 +258,18 @@ impl<T: Transport> Conn<T> {
 
     /// Starts a graceful shutdown: no new requests after those already begun,
     /// `Connection: close` on the last reply. Idle after a request (kept
-    /// alive), the connection is closed in stages in its next turn: our FIN
+    /// alive), the connection is closed in stages in its next turn (the loop
+    /// gives it one at once): our FIN
     /// first, then the peer's bytes read and dropped until its own FIN (RFC
     /// 9112 §9.6), so that a request crossing our FIN meets an orderly close,
     /// not a reset. A connection that has sent no request yet is not idle but
     /// new (as Go's `Server.Shutdown` sees it): its client connected to send
     /// one, and that request is answered (with `Connection: close`).
-    pub(crate) fn begin_drain(&mut self) -> After {
+    pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
         if !self.is_idle() && self.replies.close_after_last() {
             self.reading = Reading::Stopped;
         }
-        After::Wait
     }
 
     /// True when nothing is begun: no partial request, no reply queued or going out.

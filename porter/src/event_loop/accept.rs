@@ -209,15 +209,15 @@ impl EventLoop {
     /// backlogs already hold is accepted (whatever the cap: these clients have
     /// sent their requests, and the reserve has room), then they are closed.
     pub(super) fn stop_accepting(&mut self) {
-        self.accepting = Accepting { pending: false, ..Accepting::new() };
         for listener in &self.listeners {
             let _ = self.poller.delete(&listener.socket);
         }
         for i in 0..self.listeners.len() {
             while self.accept_one(i) {}
         }
-        self.accepting.paused_until = None; // nothing left to resume
         self.listeners.clear();
+        // Nothing to accept or to resume any more.
+        self.accepting = Accepting { pending: false, ..Accepting::new() };
     }
 
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {

@@ -118,7 +118,6 @@ enum Entry {
     },
 }
 
-/// A worker's loop.
 /// A graceful shutdown under way.
 #[derive(Clone, Copy, Debug)]
 struct Shutdown {
@@ -130,6 +129,7 @@ struct Shutdown {
     stopped: bool,
 }
 
+/// A worker's loop.
 pub(crate) struct EventLoop {
     poller: Poller,
     listeners: Vec<Listener>,
@@ -433,8 +433,7 @@ impl EventLoop {
         self.stop_accepting();
         for token in self.conns.tokens() {
             if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {
-                let after = conn.begin_drain();
-                self.after_turn(token, after);
+                conn.begin_drain();
                 self.turn(token);
             }
         }
