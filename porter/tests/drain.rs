@@ -9,6 +9,8 @@
 //!   connection's next request is answered with `Connection: close`.
 //! - Without a delay, an idle keep-alive connection is closed in stages (RFC
 //!   9112 §9.6): a request crossing porter's FIN meets an orderly close, not a reset.
+//! - A new connection that sends nothing is kept for its request no longer
+//!   than the header timeout.
 
 mod common;
 
@@ -119,4 +121,16 @@ fn an_idle_connection_is_closed_in_stages_so_a_crossing_request_meets_no_reset()
     assert!(matches!(end, Ok(0)), "an orderly end, not a reset: {end:?}");
     stopper.join().expect("stopper thread");
     assert!(ends.lock().unwrap().take().expect("shutdown returned").is_ok());
+}
+
+#[test]
+fn a_new_connection_that_sends_nothing_holds_the_drain_no_longer_than_the_header_timeout() {
+    let limits = porter::Limits { header_timeout: Duration::from_millis(200), ..porter::Limits::default() };
+    let server = common::serve_with(limits, |_req: Request| Response::text("served"));
+    let mut silent = Client::connect(server.local_addr());
+    common::wait_until(|| server.connections() == 1, "porter accepts the connection");
+    // The idle timeout (60 s) and the grace (10 min) are far beyond the safety net.
+    let stopper = std::thread::spawn(move || server.shutdown(Duration::from_secs(600)));
+    assert!(silent.read_to_eof().is_empty(), "closed without a word once the header timeout ran out");
+    stopper.join().expect("stopper thread").expect("the server ends");
 }

@@ -264,7 +264,8 @@ impl<T: Transport> Conn<T> {
     /// 9112 §9.6), so that a request crossing our FIN meets an orderly close,
     /// not a reset. A connection that has sent no request yet is not idle but
     /// new (as Go's `Server.Shutdown` sees it): its client connected to send
-    /// one, and that request is answered (with `Connection: close`).
+    /// one, and that request is answered (with `Connection: close`) if it
+    /// comes within the header timeout.
     pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
         if !self.is_idle() && self.replies.close_after_last() {
@@ -537,6 +538,8 @@ impl<T: Transport> Conn<T> {
             Reading::Head if !self.rbuf.is_empty() => TimerKind::Header,
             // A TLS handshake is the start of the first head: same deadline.
             Reading::Head if self.io.is_handshaking() => TimerKind::Header,
+            // Draining, a new connection's first request has the header timeout to come.
+            Reading::Head if self.draining && self.next_seq == 0 => TimerKind::Header,
             Reading::Head if self.replies.is_empty() && self.out.is_idle() => TimerKind::Idle,
             _ => TimerKind::None,
         }
