@@ -124,6 +124,13 @@ pub struct Args {
     /// closing what is left (a second signal stops at once)
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub shutdown_grace: u64,
+
+    /// On SIGTERM or SIGINT, seconds to go on accepting and serving first, every
+    /// reply saying `Connection: close` and health checks answering 503,
+    /// so that a load balancer stops sending clients before porter stops accepting
+    /// (`[server] drain_delay` in a config file wins)
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub drain_delay: u64,
 }
 
 /// The flags a config file replaces (`--config` refuses them).

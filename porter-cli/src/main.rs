@@ -3,8 +3,9 @@
 //! Parses the flags (`args`), sets up logging to stderr, builds the handler
 //! (`porter::Files` for `--root`, else the embedded `demo` site; with
 //! `--config FILE`, the hosts and locations of a `config` file, see `site`),
-//! binds, prints one startup line and runs until SIGTERM or SIGINT (`signals`: a
-//! graceful drain, then exit status 0). `porter check FILE` validates a config
+//! raises its open-file limit to the hard limit (as nginx's
+//! `worker_rlimit_nofile` and Go do), binds, prints one startup line and runs
+//! until SIGTERM or SIGINT (`signals`: a graceful drain, then exit status 0). `porter check FILE` validates a config
 //! file and exits. Every failure is one `porter: ...` line on
 //! stderr (an invalid config file: then one line per problem) and exit status 1
 //! (flag errors: clap's message and status 2).
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         return config::check(file);
     }
     init_logging();
+    raise_fd_limit();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -58,7 +60,11 @@ fn run(args: &Args) -> Result<(), String> {
 
 /// Binds every address, announces them and runs the server until the process ends.
 fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
-    let server = Server::builder().threads(args.threads).limits(args.limits()).access_log(args.access_log_config());
+    let server = Server::builder()
+        .threads(args.threads)
+        .limits(args.limits())
+        .access_log(args.access_log_config())
+        .shutdown_delay(std::time::Duration::from_secs(args.drain_delay));
     let server = args.addrs().into_iter().fold(server, |b, addr| b.listen(addr));
     // HTTPS listeners run beside the plain ones, on the same workers.
     let tls = args.tls_config()?;
@@ -78,7 +84,8 @@ fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
             .collect();
         let threads = thread_count(args.threads);
         let plural = if threads == 1 { "" } else { "s" };
-        eprintln!("porter: serving {what} on {} ({threads} thread{plural})", urls.join(", "));
+        let capacity = capacity_note(&server, args.max_connections);
+        eprintln!("porter: serving {what} on {} ({threads} thread{plural}{capacity})", urls.join(", "));
     }
     run_until_signalled(server, args)
 }
@@ -86,8 +93,32 @@ fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
 /// Runs `server` until SIGTERM or SIGINT has drained it (see `signals`).
 fn run_until_signalled(server: Server, args: &Args) -> Result<(), String> {
     let grace = std::time::Duration::from_secs(args.shutdown_grace);
-    signals::drain_on_signals(server.shutdown_handle(), grace).map_err(|e| format!("signal handling: {e}"))?;
+    signals::drain_on_signals(server.shutdown_handle(), grace, server.shutdown_delay())
+        .map_err(|e| format!("signal handling: {e}"))?;
     server.run().map_err(|e| e.to_string())
+}
+
+/// Raises the soft open-file limit to the hard one, so that the workers may
+/// hold as many connections as the system allows; said at `info` level.
+fn raise_fd_limit() {
+    match porter::raise_fd_limit() {
+        Ok(limit) if limit.now > limit.before => {
+            log::info!("open-file limit raised from {} to {}", limit.before, limit.now)
+        }
+        Ok(_) => {}
+        Err(e) => log::warn!("cannot raise the open-file limit: {e}"),
+    }
+}
+
+/// For the startup line: `, at most N connections each (...)` when the
+/// open-file limit holds fewer connections per worker than `max_connections`.
+fn capacity_note(server: &Server, max_connections: usize) -> String {
+    match server.connection_cap() {
+        cap if cap < max_connections => format!(
+            ", at most {cap} connections each: the open-file limit is too low for max_connections {max_connections}"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// The number of workers porter starts for `--threads N` (0: one per core, as porter decides).

@@ -1,10 +1,12 @@
 //! Signals for the `porter` binary, handled on a thread of their own.
 //!
-//! SIGTERM or SIGINT starts a graceful shutdown: porter stops accepting, closes
-//! idle connections, lets requests in flight finish (their replies say
-//! `Connection: close`) and closes whatever is left after the grace period. A
-//! second SIGTERM or SIGINT stops at once. This is what a rolling restart behind
-//! a load balancer needs: no request that porter accepted is lost.
+//! SIGTERM or SIGINT starts a graceful shutdown: for the drain delay (the
+//! lame-duck period) porter still accepts and serves while its health checks
+//! answer 503 and every reply says `Connection: close`; then it stops
+//! accepting, serves what the kernel already accepted, lets requests in flight
+//! finish, closes idle connections in an orderly way and closes whatever is
+//! left after the grace period. A second SIGTERM or SIGINT stops at once. This
+//! is what a rolling restart behind a load balancer needs: no request is lost.
 //!
 //! SIGUSR1 reopens the access-log file (after logrotate renamed it).
 
@@ -18,7 +20,7 @@ use signal_hook::iterator::Signals;
 
 /// Takes over SIGTERM, SIGINT and SIGUSR1 for `server` (no longer fatal to
 /// the process) and answers them from a background thread.
-pub fn drain_on_signals(server: ShutdownHandle, grace: Duration) -> io::Result<()> {
+pub fn drain_on_signals(server: ShutdownHandle, grace: Duration, delay: Duration) -> io::Result<()> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGUSR1])?;
     thread::Builder::new().name("porter-signals".into()).spawn(move || {
         let mut draining = false;
@@ -36,6 +38,9 @@ pub fn drain_on_signals(server: ShutdownHandle, grace: Duration) -> io::Result<(
                 return;
             }
             draining = true;
+            if !delay.is_zero() {
+                log::warn!("{name}: health checks fail for {}s before porter stops accepting", delay.as_secs_f64());
+            }
             log::warn!(
                 "{name}: finishing requests in flight ({}s at most); send it again to stop now",
                 grace.as_secs()

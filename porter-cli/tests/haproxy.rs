@@ -10,7 +10,9 @@
 //!   its port. Not one request fails, and a large download in flight through
 //!   HAProxy when its backend is told to stop completes intact. HAProxy retries
 //!   only connections that fail (`retry-on conn-failure`, what a closed
-//!   listener gives): a request porter dropped would show as a failure.
+//!   listener gives): a request porter dropped would show as a failure. Each
+//!   porter has a `drain_delay`: its `/health` answers 503 from SIGTERM on, so
+//!   HAProxy marks it down while it still accepts.
 
 mod common;
 
@@ -65,6 +67,7 @@ fn backend_config(name: &str, port: u16, log: &Path, root: &Path) -> String {
         r#"[server]
 threads = 1
 server_name = "porter-{name}"
+drain_delay = "1s"
 
 [log]
 access = "{log}"
@@ -79,7 +82,7 @@ names = ["localhost"]
 
 [[host.location]]
 path = "/health"
-status = {{ code = 200, body = "ok\n" }}
+status = {{ code = 200, body = "ok\n", health = true }}
 
 [[host.location]]
 path = "/files"

@@ -1,15 +1,21 @@
 //! Overload: the `porter` binary run out of file descriptors (RLIMIT_NOFILE
 //! lowered with `prlimit` for the child process only) backs off instead of
-//! spinning on `accept`, and keeps serving the connections it has.
+//! spinning on `accept`, and keeps serving the connections it has; its pause
+//! holds whatever arrives meanwhile, with one warning a second at most, and
+//! the clients that waited are served once descriptors are back; and far more
+//! clients at once than it has descriptors for are all served, each in its
+//! turn (the loops take no more connections than leave a descriptor for the
+//! file each one asks for), with a bounded number of warnings.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::{free_port, wait_listening, PORTER};
+use common::{free_port, wait_listening, Porter, Scratch, PORTER, SAFETY};
 
 /// The porter binary, with its fd limit lowered to `nofile`, serving the
 /// built-in demo site (from memory: answering needs no descriptor) on an
@@ -76,4 +82,110 @@ fn out_of_descriptors_porter_backs_off_and_keeps_serving() {
     drop(flood);
     child.kill().expect("kill porter");
     child.wait().expect("reap porter");
+}
+
+/// How many clients connect at once in [`more_clients_than_descriptors_all_get_their_file`].
+const CLIENTS: usize = 600;
+
+#[test]
+fn more_clients_than_descriptors_all_get_their_file() {
+    let site = Scratch::new("overload-files");
+    site.write("small.txt", "a small file\n");
+    let mut prlimit = Command::new("prlimit");
+    prlimit.env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
+    prlimit.args(["--nofile=256:256", "--", PORTER, "--listen", "127.0.0.1:0", "--threads", "2", "--no-access-log"]);
+    let mut porter = Porter::spawn(prlimit.arg("--root").arg(site.dir()));
+
+    // Every client is connected (the kernel holds what porter has not
+    // accepted yet in the listen backlog) before any sends its request.
+    let connected = Arc::new(Barrier::new(CLIENTS));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (addr, connected) = (porter.addr, connected.clone());
+            std::thread::spawn(move || {
+                let stream = TcpStream::connect(addr);
+                connected.wait();
+                let mut stream = stream.map_err(|e| format!("connect: {e}"))?;
+                stream.set_read_timeout(Some(SAFETY)).map_err(|e| e.to_string())?;
+                stream
+                    .write_all(b"GET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                    .map_err(|e| format!("send: {e}"))?;
+                let mut reply = Vec::new();
+                stream.read_to_end(&mut reply).map_err(|e| format!("read: {e}"))?;
+                let reply = String::from_utf8_lossy(&reply).into_owned();
+                match reply.starts_with("HTTP/1.1 200") && reply.ends_with("a small file\n") {
+                    true => Ok(()),
+                    false => Err(reply.lines().next().unwrap_or("nothing").to_string()),
+                }
+            })
+        })
+        .collect();
+    let failures: Vec<String> = clients.into_iter().filter_map(|c| c.join().expect("client thread").err()).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {CLIENTS} clients failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(10)]
+    );
+
+    porter.signal("TERM");
+    assert!(porter.wait_exit().success());
+    let warnings: Vec<String> = porter.rest_of_stderr().into_iter().filter(|l| l.contains("accept")).collect();
+    assert!(warnings.len() <= 5, "{} accept warnings: {:?}", warnings.len(), &warnings[..warnings.len().min(5)]);
+}
+
+/// Sets the soft open-file limit of the running process `pid` (its hard limit stays).
+fn set_soft_fd_limit(pid: u32, soft: usize) {
+    let status = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), &format!("--nofile={soft}:")])
+        .status()
+        .expect("prlimit (util-linux) runs");
+    assert!(status.success(), "prlimit --pid {pid} --nofile={soft}:");
+}
+
+#[test]
+fn out_of_descriptors_the_pause_holds_warns_once_a_second_and_everyone_is_served_after() {
+    let mut porter =
+        Porter::spawn(common::porter_command().args(["--listen", "127.0.0.1:0", "--threads", "1", "--no-access-log"]));
+    let mut kept = TcpStream::connect(porter.addr).expect("first connection");
+    kept.set_read_timeout(Some(SAFETY)).expect("timeout");
+    assert!(get(&mut kept).starts_with("HTTP/1.1 200"));
+    // The limit drops to what porter holds now (its connection cap was
+    // computed from the old one): every accept fails with EMFILE.
+    let pid = porter.child.id();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("porter's fds").count();
+    set_soft_fd_limit(pid, open);
+    // Each client that arrives is a listener event, and the round trip on the
+    // kept connection after it shows the loop has seen that event: none may
+    // end the pause early (before, each one started an accept and a warning).
+    let start = Instant::now();
+    let mut clients: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut stream = TcpStream::connect(porter.addr).expect("the backlog takes the client");
+            stream.write_all(b"GET /plaintext HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").expect("send");
+            assert!(get(&mut kept).starts_with("HTTP/1.1 200"), "the kept connection is served meanwhile");
+            stream
+        })
+        .collect();
+    let elapsed = start.elapsed();
+    set_soft_fd_limit(pid, 4096);
+    for stream in &mut clients {
+        stream.set_read_timeout(Some(SAFETY)).expect("timeout");
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).expect("a reply once descriptors are back");
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply:?}");
+    }
+
+    porter.signal("TERM");
+    assert!(porter.wait_exit().success());
+    let warnings: Vec<String> = porter.rest_of_stderr().into_iter().filter(|l| l.contains("pausing accepts")).collect();
+    assert!(!warnings.is_empty(), "running out of descriptors is reported");
+    // One warning a second at most (and one more for the second in progress).
+    let bound = 2 + elapsed.as_secs() as usize;
+    assert!(
+        warnings.len() <= bound,
+        "{} warnings in {elapsed:?}: {:?}",
+        warnings.len(),
+        &warnings[..warnings.len().min(3)]
+    );
 }

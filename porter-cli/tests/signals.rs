@@ -164,3 +164,53 @@ fn sigusr1_reopens_a_renamed_access_log() {
     porter.signal("TERM");
     assert!(porter.wait_exit().success());
 }
+
+#[test]
+fn during_the_drain_delay_health_checks_fail_and_porter_still_serves() {
+    let dir = Scratch::new("signals-drain-delay");
+    let config = dir.write(
+        "porter.toml",
+        r#"[server]
+threads = 1
+drain_delay = "10m"
+
+[log]
+access = "off"
+
+[[listen]]
+address = "127.0.0.1:0"
+
+[[host]]
+names = ["t"]
+
+[[host.location]]
+path = "/health"
+status = { code = 200, body = "ok\n", health = true }
+
+[[host.location]]
+path = "/"
+status = { code = 200, body = "page\n" }
+"#,
+    );
+    let mut porter = Porter::spawn(porter_command().arg("--config").arg(&config));
+    let mut idle = connect(porter.addr);
+    let head = request_head(&mut idle, "/page");
+    assert!(head.starts_with("HTTP/1.1 200") && !head.contains("close"), "{head}");
+    let _ = read_to_len(&mut idle, content_length(&head));
+
+    porter.signal("TERM");
+    // New connections are still accepted; the health check says 503 once the signal is taken.
+    let health = || {
+        let mut check = connect(porter.addr);
+        request_head(&mut check, "/health").starts_with("HTTP/1.1 503").then_some(())
+    };
+    common::wait_for(health, "the health check answers 503 after SIGTERM");
+    // The idle keep-alive connection's next request is answered, and is its last.
+    let head = request_head(&mut idle, "/page");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    assert_eq!(read_to_close(&mut idle), b"page\n");
+    // A second signal ends the ten-minute lame-duck period at once.
+    porter.signal("INT");
+    assert!(porter.wait_exit_within_safety().success());
+}

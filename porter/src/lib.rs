@@ -73,5 +73,6 @@ pub use response::{Body, HeaderError, Response};
 pub use router::Router;
 pub use server::{EmbeddedServer, Server, ServerBuilder, ServerHandle, ShutdownHandle};
 pub use stream::BodySender;
+pub use sys::rlimit::{raise_fd_limit, FdLimit};
 pub use tls::TlsConfig;
 pub use upload::BodyReader;

@@ -60,6 +60,17 @@ impl Request {
         (Reply(ReplyKind::Later { seq: self.origin.seq, pending }), responder)
     }
 
+    /// True once the server's graceful shutdown has been asked
+    /// ([`crate::ShutdownHandle::shutdown`], SIGTERM in the `porter` binary),
+    /// from its lame-duck period ([`crate::ServerBuilder::shutdown_delay`]) on:
+    /// a health check should then answer `503` so that the load balancer
+    /// stops sending clients before porter stops accepting. Every request
+    /// read from then on is its connection's last: its reply says
+    /// `Connection: close` whatever the handler does.
+    pub fn is_draining(&self) -> bool {
+        self.origin.remote.is_draining()
+    }
+
     pub(crate) fn set_body(&mut self, body: Bytes) {
         self.body = body;
     }

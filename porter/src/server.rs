@@ -15,6 +15,13 @@
 //! ([`ListenOptions::proxy_protocol`]), and sockets bound elsewhere (systemd
 //! socket activation, [`ServerBuilder::listen_fd`]) are served beside bound
 //! ones, every worker accepting on a duplicate ([`crate::listen`]).
+//!
+//! A graceful shutdown may begin with a lame-duck period
+//! ([`ServerBuilder::shutdown_delay`]): porter still accepts and serves while
+//! [`Request::is_draining`](crate::Request::is_draining) lets a health check
+//! fail, then stops accepting and drains (see [`crate::event_loop`]). Each
+//! worker holds at most [`Server::connection_cap`] connections, from the
+//! open-file limit in force at [`ServerBuilder::build`].
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -25,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::event_loop::remote::{Message, Remote};
 use crate::event_loop::Listener;
-use crate::event_loop::{EventLoop, LoopConfig};
+use crate::event_loop::{connection_cap, EventLoop, LoopConfig};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::listen::{self, ListenOptions, Source, Spec};
@@ -44,6 +51,7 @@ pub struct ServerBuilder {
     server_name: Option<String>,
     access_log: Option<AccessLog>,
     metrics: Option<Metrics>,
+    shutdown_delay: Duration,
 }
 
 /// A bound server, ready to [`run`](Server::run) or [`spawn`](Server::spawn).
@@ -69,16 +77,26 @@ pub struct ShutdownHandle {
     remotes: Arc<[Arc<Remote>]>,
     /// The access log, while the server (or an unstarted `Server`) holds it.
     access_log: Option<Weak<LogShared>>,
+    /// The lame-duck period before a graceful shutdown stops accepting.
+    delay: Duration,
 }
 
 impl ShutdownHandle {
-    /// Graceful shutdown: stop accepting, close idle connections, let requests
-    /// in flight finish (their replies say `Connection: close`), and close
-    /// whatever is left after `grace`. Returns at once; the workers end by then.
+    /// Graceful shutdown. From now on every reply says `Connection: close`
+    /// and [`Request::is_draining`](crate::Request::is_draining) is true; for
+    /// the [`shutdown_delay`](ServerBuilder::shutdown_delay) (the lame-duck
+    /// period) porter still accepts and serves, so that a load balancer whose
+    /// health check fails stops sending clients before anything is refused.
+    /// Then porter stops accepting, serves the connections the kernel already
+    /// accepted, lets requests in flight finish, closes idle connections in an
+    /// orderly way (RFC 9112 §9.6), and closes whatever is left `grace` after
+    /// the delay. Returns at once; the workers end by then.
     pub fn shutdown(&self, grace: Duration) {
-        let deadline = Instant::now() + grace;
+        let stop_at = Instant::now() + self.delay;
+        let deadline = stop_at + grace;
         for remote in self.remotes.iter() {
-            remote.send(Message::Shutdown { deadline });
+            remote.set_draining();
+            remote.send(Message::Shutdown { stop_at, deadline });
         }
     }
 
@@ -116,6 +134,7 @@ impl Server {
             server_name: Some("porter".into()),
             access_log: None,
             metrics: None,
+            shutdown_delay: Duration::ZERO,
         }
     }
 
@@ -127,6 +146,20 @@ impl Server {
     /// The addresses actually bound (a port 0 request shows its real port).
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The most connections each worker holds: the limits' `max_connections`,
+    /// or fewer when the open-file limit (`RLIMIT_NOFILE`, see
+    /// [`raise_fd_limit`](crate::raise_fd_limit)) in force at build cannot hold
+    /// that many with a file open for each. Clients beyond wait in the listen
+    /// backlog.
+    pub fn connection_cap(&self) -> usize {
+        self.config.connection_cap
+    }
+
+    /// The lame-duck period set with [`ServerBuilder::shutdown_delay`].
+    pub fn shutdown_delay(&self) -> Duration {
+        self.shutdown.delay
     }
 
     /// A handle that stops this server from another thread, also while
@@ -352,6 +385,19 @@ impl ServerBuilder {
         self
     }
 
+    /// The lame-duck period of a graceful shutdown (default zero): for this
+    /// long after [`ShutdownHandle::shutdown`], porter still accepts and
+    /// serves, every reply says `Connection: close` and
+    /// [`Request::is_draining`](crate::Request::is_draining) is true; only
+    /// then does it stop accepting. Behind a load balancer, make it longer
+    /// than the balancer takes to mark the server down (health-check interval
+    /// times failures), so that no client is sent to a closed listener. The
+    /// grace period of the shutdown starts after it.
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.shutdown_delay = delay;
+        self
+    }
+
     /// The `Server` header value (`None`: send no `Server` header). Default `porter`.
     pub fn server_name(mut self, name: Option<&str>) -> Self {
         self.server_name = name.map(str::to_owned);
@@ -388,9 +434,12 @@ impl ServerBuilder {
         let server_line = self.server_name.as_deref().map_or_else(Vec::new, server_line);
         let observe = observe_config(self.access_log, self.metrics)?;
         let access_log = observe.log.as_ref().map(Arc::downgrade);
-        let config = LoopConfig { handler: Arc::new(handler), limits: self.limits, server_line, observe };
+        let connection_cap =
+            connection_cap(self.limits.max_connections, crate::sys::rlimit::fd_limit(), threads, addrs.len());
+        let config =
+            LoopConfig { handler: Arc::new(handler), limits: self.limits, connection_cap, server_line, observe };
         let remotes = (0..threads).map(|_| Remote::new().map(Arc::new)).collect::<io::Result<Vec<_>>>()?;
-        let shutdown = ShutdownHandle { remotes: remotes.into(), access_log };
+        let shutdown = ShutdownHandle { remotes: remotes.into(), access_log, delay: self.shutdown_delay };
         Ok(Server { workers, addrs, config: Arc::new(config), shutdown })
     }
 

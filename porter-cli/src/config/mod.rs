@@ -39,6 +39,8 @@ pub struct Config {
     pub limits: porter::Limits,
     /// The `Server` header (`None`: no header).
     pub server_name: Option<String>,
+    /// `[server] drain_delay`: the lame-duck period on SIGTERM (`None`: `--drain-delay`'s).
+    pub drain_delay: Option<std::time::Duration>,
     /// `[log]`.
     pub log: LogSettings,
     /// Every `[[listen]]`, in file order.
@@ -165,7 +167,7 @@ pub enum LocationKind {
         /// The `Location` template.
         to: Template,
     },
-    /// `status = { code, body, content_type }`.
+    /// `status = { code, body, content_type, health }`.
     Status {
         /// 200–599.
         code: u16,
@@ -173,6 +175,8 @@ pub enum LocationKind {
         body: String,
         /// Its `Content-Type`.
         content_type: String,
+        /// A health check: 503 while porter drains.
+        health: bool,
     },
     /// `metrics = true`: Prometheus metrics.
     Metrics,
@@ -208,6 +212,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
             threads: settings.threads,
             limits: settings.limits,
             server_name: settings.server_name,
+            drain_delay: settings.drain_delay,
             log: settings.log,
             listeners: settings.listeners,
             hosts,
@@ -265,12 +270,15 @@ pub fn server(path: &Path, args: &crate::args::Args) -> Result<porter::Server, S
     let handler = crate::site::build(&config, &metrics)?;
     let builder = apply(&config, &metrics)?;
     let builder = if args.access_log() { builder } else { builder.access_log(None) };
+    let builder =
+        builder.shutdown_delay(config.drain_delay.unwrap_or(std::time::Duration::from_secs(args.drain_delay)));
     let server = builder.build(handler).map_err(|e| e.to_string())?;
     if !args.quiet {
         let threads = crate::thread_count(config.threads);
         let plural = if threads == 1 { "" } else { "s" };
         let urls = apply::urls(&config, server.local_addrs()).join(", ");
-        eprintln!("porter: serving {} on {urls} ({threads} thread{plural})", config.file.display());
+        let capacity = crate::capacity_note(&server, config.limits.max_connections);
+        eprintln!("porter: serving {} on {urls} ({threads} thread{plural}{capacity})", config.file.display());
     }
     Ok(server)
 }

@@ -19,6 +19,7 @@ use super::units::{Interval, Size};
 pub struct RawServer {
     pub threads: Option<Spanned<i64>>,
     pub server_name: Option<Spanned<String>>,
+    pub drain_delay: Option<Spanned<Interval>>,
     pub limits: Option<RawLimits>,
 }
 
@@ -119,7 +120,7 @@ pub struct RawRedirect {
     pub to: Spanned<String>,
 }
 
-/// `status = { code, body, content_type }`.
+/// `status = { code, body, content_type, health }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawStatus {
@@ -127,6 +128,8 @@ pub struct RawStatus {
     #[serde(default)]
     pub body: String,
     pub content_type: Option<Spanned<String>>,
+    #[serde(default)]
+    pub health: bool,
 }
 
 /// `auth = { htpasswd, realm }`.

@@ -61,6 +61,7 @@ fn a_full_config_becomes_plain_values() {
 [server]
 threads = 2
 server_name = ""
+drain_delay = "1500ms"
 limits = { max_body = "1MiB", header_timeout = "500ms", idle_timeout = "2m", max_headers = 32 }
 
 [log]
@@ -108,6 +109,7 @@ names = ["other.test"]
 default = true
 "#);
     assert_eq!((config.threads, config.server_name.as_deref()), (2, None));
+    assert_eq!(config.drain_delay, Some(Duration::from_millis(1500)));
     assert_eq!(config.limits.max_body, 1 << 20);
     assert_eq!(config.limits.header_timeout, Duration::from_millis(500));
     assert_eq!(config.limits.idle_timeout, Duration::from_secs(120));
@@ -140,6 +142,7 @@ fn defaults_when_sections_are_left_out() {
     let config = s.ok(&with_listen("[[host]]\nnames = [\"a.test\"]\n"));
     assert_eq!((config.threads, config.server_name.as_deref()), (0, Some("porter")));
     assert_eq!(config.limits, porter::Limits::default());
+    assert_eq!(config.drain_delay, None, "--drain-delay applies");
     assert_eq!(config.log, LogSettings { access: AccessLog::Stderr, format: LogFormat::Combined });
     assert_eq!(config.default_host, 0, "no default = true: the first host");
 }

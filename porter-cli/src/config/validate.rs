@@ -21,6 +21,7 @@ pub struct Settings {
     pub threads: usize,
     pub limits: porter::Limits,
     pub server_name: Option<String>,
+    pub drain_delay: Option<Duration>,
     pub log: LogSettings,
     pub listeners: Vec<Listener>,
 }
@@ -32,7 +33,16 @@ pub fn settings(raw: &RawConfig, dir: &Path, diags: &mut Diagnostics) -> Option<
     let server_name = server_name(&raw.server, diags);
     let log = log(&raw.log, dir, diags);
     let listeners = listeners(&raw.listen, raw.seen.iter().any(|s| s == "listen"), dir, diags);
-    Some(Settings { threads: threads?, limits, server_name: server_name?, log: log?, listeners: listeners? })
+    // Any length, zero included: the lame-duck period of a graceful shutdown.
+    let drain_delay = raw.server.drain_delay.as_ref().map(|d| d.get_ref().0);
+    Some(Settings {
+        threads: threads?,
+        limits,
+        server_name: server_name?,
+        drain_delay,
+        log: log?,
+        listeners: listeners?,
+    })
 }
 
 fn threads(server: &RawServer, diags: &mut Diagnostics) -> Option<usize> {

@@ -65,10 +65,11 @@ fn location(
             scheme: scheme(config),
             fallback_host: host.names.first().map_or(String::new(), |n| n.trim_start_matches("*.").to_string()),
         }),
-        LocationKind::Status { code, body, content_type } => Box::new(status::Status {
+        LocationKind::Status { code, body, content_type, health } => Box::new(status::Status {
             code: *code,
             body: body.clone().into(),
             content_type: content_type.clone().into(),
+            health: *health,
         }),
         LocationKind::Metrics => Box::new(metrics.clone()),
     };

@@ -111,6 +111,12 @@ impl Porter {
         self.lines.recv_timeout(SAFETY).expect("a line on porter's stderr")
     }
 
+    /// Every line porter wrote to stderr after the startup line and not yet
+    /// read: call it once the process has exited (it waits for the end of the pipe).
+    pub fn rest_of_stderr(&self) -> Vec<String> {
+        self.lines.iter().collect()
+    }
+
     /// Sends the signal `name` (`TERM`, `INT`, `USR1`) to the process.
     pub fn signal(&self, name: &str) {
         let pid = self.child.id().to_string();

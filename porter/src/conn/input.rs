@@ -289,8 +289,9 @@ impl<T: Transport> Conn<T> {
     /// Runs the handler and queues its reply (a panic becomes a 500).
     fn dispatch(&mut self, ctx: &Ctx<'_>, request: Request, mut meta: ReplyMeta) {
         let seq = self.next_seq - 1;
-        // RFC 9112 §9.6-style drain: while shutting down, this is the last request.
-        meta.close |= self.draining;
+        // RFC 9112 §9.6-style drain: once a shutdown is asked (from its lame-duck
+        // period on), this is the connection's last request.
+        meta.close |= self.draining || ctx.remote.is_draining();
         let reply = call_guarded(|| ctx.handler.handle(request));
         meta.note_user();
         let slot = match reply {

@@ -104,7 +104,8 @@ pub(crate) struct Conn<T: Transport> {
     token: Token,
     /// The sequence number the next parsed request gets.
     next_seq: u64,
-    /// The server is shutting down: close once idle, `Connection: close` on the next reply.
+    /// The server stopped accepting: `Connection: close` on the next reply,
+    /// and once idle after a request, a staged close (see [`Conn::begin_drain`]).
     draining: bool,
     peer: Option<SocketAddr>,
     /// The address the client connected to, when known.
@@ -210,13 +211,13 @@ impl<T: Transport> Conn<T> {
             let read = self.try_read(scratch, &mut budget, ctx.limits);
             self.process_input(ctx);
             let wrote = self.try_flush(ctx, scratch);
+            if self.draining && self.phase == Phase::Open && self.next_seq > 0 && self.is_idle() {
+                self.phase = Phase::Closing; // a staged close, next line (RFC 9112 §9.6)
+            }
             self.advance_phase();
             progress.read |= read;
             progress.wrote |= wrote;
             if self.phase == Phase::Dead {
-                return After::Free;
-            }
-            if self.draining && self.is_idle() {
                 return After::Free;
             }
             if !(read || wrote) {
@@ -282,16 +283,20 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Starts a graceful shutdown: no new requests after those already begun,
-    /// `Connection: close` on the last reply, closed as soon as idle.
-    pub(crate) fn begin_drain(&mut self) -> After {
+    /// `Connection: close` on the last reply. Idle after a request (kept
+    /// alive), the connection is closed in stages in its next turn (the loop
+    /// gives it one at once): our FIN
+    /// first, then the peer's bytes read and dropped until its own FIN (RFC
+    /// 9112 §9.6), so that a request crossing our FIN meets an orderly close,
+    /// not a reset. A connection that has sent no request yet is not idle but
+    /// new (as Go's `Server.Shutdown` sees it): its client connected to send
+    /// one, and that request is answered (with `Connection: close`) if it
+    /// comes within the header timeout.
+    pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
-        if self.is_idle() {
-            return After::Free;
-        }
-        if self.replies.close_after_last() {
+        if !self.is_idle() && self.replies.close_after_last() {
             self.reading = Reading::Stopped;
         }
-        After::Wait
     }
 
     /// True when nothing is begun: no partial request, no reply queued or going out.
@@ -539,6 +544,7 @@ impl<T: Transport> Conn<T> {
             output: self.out.state(),
             transport_held: self.io.wants_write(),
             replies_queued: !self.replies.is_empty(),
+            draining_unused: self.draining && self.next_seq == 0,
         }
     }
 }

@@ -81,6 +81,9 @@ pub(crate) struct Summary {
     pub(crate) transport_held: bool,
     /// Replies are queued (ready, or awaited from a deferred handler).
     pub(crate) replies_queued: bool,
+    /// The server drains and this connection has sent no request yet: it may
+    /// have been accepted from the backlog with its request on the way.
+    pub(crate) draining_unused: bool,
 }
 
 /// The timeout that applies to a connection in state `s`.
@@ -101,6 +104,8 @@ pub(crate) fn timer_for(s: &Summary) -> TimerKind {
         InputState::Body { held: false } => TimerKind::Body,
         InputState::Head { begun: true } => TimerKind::Header,
         InputState::Head { begun: false } if s.handshaking => TimerKind::Header,
+        // Draining, a new connection's first request has the header timeout to come.
+        InputState::Head { begun: false } if s.draining_unused => TimerKind::Header,
         InputState::Head { begun: false } if !s.replies_queued && s.output == OutputState::Idle => TimerKind::Idle,
         // A deferred answer or a channel's producer is awaited: the application's pace.
         InputState::Head { .. } | InputState::Stopped => TimerKind::None,
@@ -154,6 +159,7 @@ mod tests {
         output: OutputState::Idle,
         transport_held: false,
         replies_queued: false,
+        draining_unused: false,
     };
 
     const ALL_OUTPUTS: [OutputState; 6] = [
@@ -200,21 +206,22 @@ mod tests {
         let idle = OutputState::Idle;
         let channel = OutputState::Channel;
         let table = [
-            // (input, output, replies queued, handshaking) → timeout
-            (Head { begun: false }, idle, false, false, T::Idle),
-            (Head { begun: false }, idle, false, true, T::Header),
-            (Head { begun: true }, idle, false, false, T::Header),
-            (Head { begun: true }, idle, true, false, T::Header),
-            (Head { begun: false }, idle, true, false, T::None), // a deferred answer awaited
-            (Head { begun: false }, channel, false, false, T::None), // a producer awaited
-            (Body { held: false }, idle, false, false, T::Body),
-            (Body { held: false }, channel, true, false, T::Body),
-            (Body { held: true }, idle, false, false, T::None),
-            (Stopped, idle, true, false, T::None),
-            (Stopped, channel, false, false, T::None),
+            // (input, output, replies queued, handshaking, draining unused) → timeout
+            (Head { begun: false }, idle, false, false, false, T::Idle),
+            (Head { begun: false }, idle, false, true, false, T::Header),
+            (Head { begun: false }, idle, false, false, true, T::Header),
+            (Head { begun: true }, idle, false, false, false, T::Header),
+            (Head { begun: true }, idle, true, false, false, T::Header),
+            (Head { begun: false }, idle, true, false, false, T::None), // a deferred answer awaited
+            (Head { begun: false }, channel, false, false, false, T::None), // a producer awaited
+            (Body { held: false }, idle, false, false, false, T::Body),
+            (Body { held: false }, channel, true, false, false, T::Body),
+            (Body { held: true }, idle, false, false, false, T::None),
+            (Stopped, idle, true, false, false, T::None),
+            (Stopped, channel, false, false, false, T::None),
         ];
-        for (input, output, replies_queued, handshaking, want) in table {
-            let s = Summary { input, output, replies_queued, handshaking, ..OPEN_IDLE };
+        for (input, output, replies_queued, handshaking, draining_unused, want) in table {
+            let s = Summary { input, output, replies_queued, handshaking, draining_unused, ..OPEN_IDLE };
             assert_eq!(timer_for(&s), want, "{s:?}");
         }
     }

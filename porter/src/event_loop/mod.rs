@@ -7,7 +7,8 @@
 //! 1. **wait** in `epoll_wait`, no longer than the earliest timer (or not at all
 //!    when some connection still has work from the last iteration);
 //! 2. **dispatch** each event: remember the connection's readiness and run its
-//!    turn (read, parse, handle, write); the listener accepts; the waker brings
+//!    turn (read, parse, handle, write); the listener accepts ([`accept`]:
+//!    the per-loop cap, the pause when out of descriptors); the waker brings
 //!    the inbox ([`remote`]): answers and wake-ups from other threads;
 //! 3. **again**: connections that used up their read budget get another turn;
 //! 4. **timers**: due deadlines fire (408 for slow heads and bodies, close for
@@ -20,13 +21,24 @@
 //! or been dropped; then the slot is freed (**dead**) and a late answer finds a
 //! newer generation and is dropped. Sockets are registered edge-triggered, once:
 //! see [`crate::sys::poller`] for why.
+//!
+//! A graceful shutdown has two stages. During the **lame-duck** period (the
+//! server's `shutdown_delay`) the loop still accepts and serves, while
+//! [`crate::Request::is_draining`] is true (so a health check can answer 503
+//! and the balancer stops sending clients) and every reply says
+//! `Connection: close`. Then it **stops accepting**: it takes what the
+//! listen backlogs already hold, closes the listeners and drains its
+//! connections (`Conn::begin_drain`) until none is left or the grace period
+//! ends.
 
+mod accept;
+pub(crate) use accept::connection_cap;
 pub(crate) mod remote;
 mod slots;
 mod timers;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -37,7 +49,7 @@ use crate::limits::Limits;
 use crate::observe::{ObserveConfig, Observer};
 use crate::proto::date::DateCache;
 use crate::sys::poller::{Poller, Token};
-use crate::sys::socket;
+use accept::Accepting;
 use remote::{Message, Remote};
 use slots::{Slots, FIRST_RESERVED};
 use timers::Timers;
@@ -58,10 +70,6 @@ macro_rules! ctx {
     };
 }
 
-/// Most connections accepted per listener per iteration (the rest wait their turn).
-const ACCEPT_BATCH: usize = 128;
-/// How long accepting pauses after running out of file descriptors or memory.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Size of the per-loop read scratch buffer.
 const SCRATCH: usize = 64 * 1024;
 
@@ -75,6 +83,9 @@ fn listener_token(i: usize) -> Token {
 pub(crate) struct LoopConfig {
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) limits: Limits,
+    /// Most connections each loop holds: `limits.max_connections`, or fewer
+    /// when the open-file limit cannot hold that many ([`accept::connection_cap`]).
+    pub(crate) connection_cap: usize,
     /// `Server: ...\r\n`, or empty.
     pub(crate) server_line: Vec<u8>,
     /// The access log and metrics, if configured.
@@ -107,6 +118,17 @@ enum Entry {
     },
 }
 
+/// A graceful shutdown under way.
+#[derive(Clone, Copy, Debug)]
+struct Shutdown {
+    /// When accepting stops: the end of the lame-duck period.
+    stop_at: Instant,
+    /// When whatever is left is closed.
+    deadline: Instant,
+    /// Accepting has stopped; the connections drain.
+    stopped: bool,
+}
+
 /// A worker's loop.
 pub(crate) struct EventLoop {
     poller: Poller,
@@ -123,10 +145,9 @@ pub(crate) struct EventLoop {
     observer: Option<Observer>,
     scratch: Box<[u8]>,
     now: Instant,
-    accept_pending: bool,
-    accept_resume_at: Option<Instant>,
-    /// Set once a graceful shutdown began: when it must end.
-    shutdown_deadline: Option<Instant>,
+    accepting: Accepting,
+    /// Set once a graceful shutdown began.
+    shutdown: Option<Shutdown>,
 }
 
 impl EventLoop {
@@ -134,11 +155,7 @@ impl EventLoop {
         let poller = Poller::new(1024)?;
         poller.add_reader(remote.waker(), WAKER_TOKEN)?;
         for (i, l) in listeners.iter().enumerate() {
-            if l.shared {
-                poller.add_shared_listener(&l.socket, listener_token(i))?;
-            } else {
-                poller.add_reader(&l.socket, listener_token(i))?;
-            }
+            accept::register(&poller, l, i)?;
         }
         let observer = Observer::new(&config.observe);
         Ok(EventLoop {
@@ -155,9 +172,8 @@ impl EventLoop {
             observer,
             scratch: vec![0u8; SCRATCH].into_boxed_slice(),
             now: Instant::now(),
-            accept_pending: true,
-            accept_resume_at: None,
-            shutdown_deadline: None,
+            accepting: Accepting::new(),
+            shutdown: None,
         })
     }
 
@@ -181,9 +197,8 @@ impl EventLoop {
     pub(crate) fn iterate(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
         self.wait(max_wait)?;
         self.dispatch_events();
-        if self.accept_pending {
-            self.accept_all();
-        }
+        self.accept_all();
+        self.stop_accepting_if_due();
         self.run_again();
         self.run_timers();
         if let Some(observer) = &self.observer {
@@ -196,12 +211,12 @@ impl EventLoop {
     /// `None` meaning "until an fd is ready".
     pub(crate) fn next_wake(&self) -> Option<Duration> {
         let now = Instant::now();
-        if !self.again.is_empty() || (self.accept_pending && self.accept_resume_at.is_none()) {
+        if !self.again.is_empty() {
             return Some(Duration::ZERO);
         }
-        [self.timers.next_in(now), self.accept_resume_at.map(|t| t.saturating_duration_since(now))]
+        let shutdown = self.shutdown.map(|s| if s.stopped { s.deadline } else { s.stop_at });
+        [self.timers.next_in(now), self.accepting.next_in(now), shutdown.map(|t| t.saturating_duration_since(now))]
             .into_iter()
-            .chain([self.shutdown_deadline.map(|t| t.saturating_duration_since(now))])
             .flatten()
             .min()
     }
@@ -218,7 +233,7 @@ impl EventLoop {
     }
 
     fn shutdown_is_over(&self) -> bool {
-        self.shutdown_deadline.is_some_and(|d| self.conns.len() == 0 || self.now >= d)
+        self.shutdown.is_some_and(|s| s.stopped && (self.conns.len() == 0 || self.now >= s.deadline))
     }
 
     fn wait(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
@@ -234,10 +249,7 @@ impl EventLoop {
         if let Some(observer) = &self.observer {
             observer.set_clock(wall);
         }
-        if self.accept_resume_at.is_some_and(|t| t <= self.now) {
-            self.accept_resume_at = None;
-            self.accept_pending = true;
-        }
+        self.resume_accepting_if_due();
         Ok(())
     }
 
@@ -247,7 +259,7 @@ impl EventLoop {
             if token == WAKER_TOKEN {
                 self.read_inbox();
             } else if token.slot() >= FIRST_RESERVED {
-                self.accept_pending = true;
+                self.accepting.wake();
             } else if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {
                 conn.readable |= ready.readable;
                 conn.writable |= ready.writable;
@@ -270,7 +282,7 @@ impl EventLoop {
                     }
                 }
                 Message::Wake { token } => touched.push(token),
-                Message::Shutdown { deadline } => self.begin_shutdown(deadline),
+                Message::Shutdown { stop_at, deadline } => self.begin_shutdown(stop_at, deadline),
             }
         }
         self.inbox = inbox;
@@ -354,75 +366,6 @@ impl EventLoop {
         }
     }
 
-    fn accept_all(&mut self) {
-        self.accept_pending = false;
-        for i in 0..self.listeners.len() {
-            self.accept_from(i);
-        }
-    }
-
-    fn accept_from(&mut self, i: usize) {
-        for _ in 0..ACCEPT_BATCH {
-            if self.conns.len() >= self.config.limits.max_connections {
-                // Resumed when a connection is freed; clients wait in the backlog.
-                return;
-            }
-            match socket::accept(&self.listeners[i].socket) {
-                Ok((stream, peer)) => self.add_connection(stream, peer, i),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if socket::is_transient_accept_error(&e) => continue,
-                Err(e) if socket::is_resource_exhaustion(&e) => {
-                    // Retrying at once would spin: the backlog stays readable.
-                    log::warn!("accept: {e}; pausing accepts for {ACCEPT_BACKOFF:?}");
-                    self.accept_resume_at = Some(self.now + ACCEPT_BACKOFF);
-                    return;
-                }
-                Err(e) => {
-                    log::error!("accept: {e}");
-                    return;
-                }
-            }
-        }
-        self.accept_pending = true; // more may be waiting: continue next iteration
-    }
-
-    fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
-        let Some(token) = self.conns.next_token() else { return };
-        let Listener { options, addr, .. } = &self.listeners[listener];
-        // A wildcard listener's connections learn their own address at their
-        // first request (`Conn::local_addr`), not here: no syscall per accept.
-        let local = Some(*addr);
-        // An HTTPS listener's connection starts its handshake with its first read.
-        let stream = match &options.tls {
-            None => Stream::Plain(tcp),
-            Some(config) => match crate::tls::stream::TlsStream::new(tcp, config) {
-                Ok(tls) => Stream::Tls(Box::new(tls)),
-                Err(e) => {
-                    log::error!("TLS session: {e}");
-                    return;
-                }
-            },
-        };
-        if let Err(e) = self.poller.add_socket(&stream, token) {
-            log::error!("epoll add: {e}");
-            return;
-        }
-        let mut conn = Box::new(Conn::new(stream, token, peer, self.now, &self.config.limits));
-        conn.set_local_addr(local);
-        if let Some(max_v2) = options.proxy_header {
-            conn.expect_proxy_header(max_v2);
-        }
-        let deadline = conn.deadline();
-        let token = self.conns.insert(Entry::Open { conn, scheduled: deadline });
-        self.remote.set_live(self.conns.len());
-        if let Some(observer) = &self.observer {
-            observer.on_open();
-        }
-        if let Some(d) = deadline {
-            self.timers.schedule(d, token);
-        }
-    }
-
     /// Ends a connection: deregister, close, cancel what is pending.
     fn free(&mut self, token: Token) {
         let Some(entry) = self.conns.get_mut(token) else { return };
@@ -463,27 +406,35 @@ impl EventLoop {
     }
 
     fn resume_accepting(&mut self) {
-        if self.shutdown_deadline.is_none() && self.conns.len() < self.config.limits.max_connections {
-            self.accept_pending = true;
+        if self.conns.len() < self.config.connection_cap {
+            self.accepting.wake();
         }
     }
 
-    /// Graceful shutdown: stop accepting, close idle connections now and the
-    /// others after their current requests; [`EventLoop::run`] ends when none is
-    /// left or at `deadline`.
-    fn begin_shutdown(&mut self, deadline: Instant) {
-        if self.shutdown_deadline.is_some_and(|d| d <= deadline) {
+    /// Graceful shutdown: serve on as a lame duck until `stop_at`, then stop
+    /// accepting and drain (see the module docs); [`EventLoop::run`] ends when
+    /// no connection is left or at `deadline`. A second request may only make
+    /// either time earlier.
+    fn begin_shutdown(&mut self, stop_at: Instant, deadline: Instant) {
+        self.shutdown = Some(match self.shutdown {
+            None => Shutdown { stop_at, deadline, stopped: false },
+            Some(s) => Shutdown { stop_at: s.stop_at.min(stop_at), deadline: s.deadline.min(deadline), ..s },
+        });
+        self.stop_accepting_if_due();
+    }
+
+    /// At the end of the lame-duck period: stop accepting (serving what the
+    /// backlogs hold), then drain every connection.
+    fn stop_accepting_if_due(&mut self) {
+        let Some(shutdown) = &mut self.shutdown else { return };
+        if shutdown.stopped || self.now < shutdown.stop_at {
             return;
         }
-        self.shutdown_deadline = Some(deadline);
-        self.accept_pending = false;
-        for listener in self.listeners.drain(..) {
-            let _ = self.poller.delete(&listener.socket);
-        }
+        shutdown.stopped = true;
+        self.stop_accepting();
         for token in self.conns.tokens() {
             if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {
-                let after = conn.begin_drain();
-                self.after_turn(token, after);
+                conn.begin_drain();
                 self.turn(token);
             }
         }

@@ -22,9 +22,9 @@ pub(crate) enum Message {
     Answer { token: Token, seq: u64, response: Box<Response> },
     /// Connection `token` has something to do (body data or room arrived).
     Wake { token: Token },
-    /// Stop accepting and close connections as they become idle; at `deadline`
-    /// close everything.
-    Shutdown { deadline: Instant },
+    /// Serve on as a lame duck until `stop_at`; then stop accepting and close
+    /// connections as they become idle; at `deadline` close everything.
+    Shutdown { stop_at: Instant, deadline: Instant },
 }
 
 /// A loop's inbox, waker and stop flag.
@@ -32,6 +32,8 @@ pub(crate) struct Remote {
     waker: Waker,
     inbox: Mutex<Vec<Message>>,
     stop: AtomicBool,
+    /// A graceful shutdown has begun (see [`crate::Request::is_draining`]).
+    draining: AtomicBool,
     /// Connections the loop holds (open or closed-but-awaiting), updated on
     /// accept and free only.
     live: AtomicUsize,
@@ -43,6 +45,7 @@ impl Remote {
             waker: Waker::new()?,
             inbox: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             live: AtomicUsize::new(0),
         })
     }
@@ -73,6 +76,17 @@ impl Remote {
 
     pub(crate) fn is_stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
+    }
+
+    /// Marks the server as draining, from the moment its shutdown is asked:
+    /// every reply from then on says `Connection: close`.
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// True once a graceful shutdown has been asked.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     /// Records how many connections the loop holds.

@@ -11,9 +11,11 @@
 //! - [`inherited`]: the listening sockets of systemd socket activation.
 //! - [`sendfile`]: zero-copy file bodies on plain TCP.
 //! - [`waker`]: an eventfd that wakes a loop from another thread.
+//! - [`rlimit`]: the open-file limit, read and raised to the hard limit.
 
 pub(crate) mod inherited;
 pub(crate) mod poller;
+pub(crate) mod rlimit;
 pub(crate) mod sendfile;
 pub(crate) mod socket;
 pub(crate) mod waker;

@@ -226,7 +226,12 @@ fn status(raw: &RawStatus, diags: &mut Diagnostics) -> Option<LocationKind> {
         diags.at(c.span(), "`content_type` must not contain control characters");
         ok = false;
     }
-    ok.then(|| LocationKind::Status { code: code as u16, body: raw.body.clone(), content_type: content_type.into() })
+    ok.then(|| LocationKind::Status {
+        code: code as u16,
+        body: raw.body.clone(),
+        content_type: content_type.into(),
+        health: raw.health,
+    })
 }
 
 fn auth(raw: &Spanned<super::super::raw::RawAuth>, dir: &Path, diags: &mut Diagnostics) -> Option<Auth> {
