@@ -1,8 +1,8 @@
 //! Input: bytes in, requests out.
 //!
 //! Reading alternates between two modes. In head mode every complete request head
-//! in the buffer is parsed ([`crate::proto::parse`]) and, if it has no body,
-//! dispatched at once. A head announcing a body switches to body mode, where the
+//! in the buffer is parsed ([`crate::proto::parse`], each read scanning only the
+//! bytes it added) and, if it has no body, dispatched at once. A head announcing a body switches to body mode, where the
 //! decoder ([`crate::proto::body`]) consumes exactly the body's bytes, so the
 //! next pipelined request is never misread as body and vice versa. A body the
 //! handler declined (an early answer) is drained the same way, or the connection
@@ -17,7 +17,7 @@ use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
 use crate::handler::{Reply, ReplyKind};
 use crate::proto::body::Decoder;
-use crate::proto::parse::{self, BodyKind};
+use crate::proto::parse::BodyKind;
 use crate::request::{Endpoints, Request};
 use crate::responder::Origin;
 use crate::response::Response;
@@ -81,7 +81,7 @@ impl<T: Transport> Conn<T> {
         if self.rbuf.is_empty() {
             return false;
         }
-        match parse::parse_head(&self.rbuf, &ctx.limits.head_limits()) {
+        match self.head_scan.parse(&self.rbuf, &ctx.limits.head_limits()) {
             Ok(None) => false,
             Err(e) => {
                 log::debug!("{:?}: bad request: {e}", self.peer);

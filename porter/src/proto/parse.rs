@@ -1,28 +1,41 @@
 //! Request heads: the syntax by `httparse`, the framing and meaning by porter
 //! (RFC 9112 for the wire, RFC 9110 for the fields).
 //!
-//! [`parse_head`] reads a request head from the start of a connection's read
-//! buffer and returns a [`ParsedHead`]: [`Span`]s into that buffer plus the
-//! decisions the connection needs (body framing, keep-alive, `100-continue`).
+//! [`HeadScan::parse`] reads a request head from the start of a connection's
+//! read buffer as it grows and returns a [`ParsedHead`]: [`Span`]s into that
+//! buffer plus the decisions the connection needs (body framing, keep-alive,
+//! `100-continue`). [`parse_head`] does the same in one call.
 //!
 //! Invariants:
 //! - Pure and total: no I/O, no `unsafe`, no panic whatever the bytes.
-//! - `Ok(None)` means "incomplete and still within [`HeadLimits`]": the caller
-//!   reads more and calls again with the same buffer start. Limits are checked
-//!   on every call, so a head that can only grow past them fails at once.
+//! - Linear: each call scans only the bytes that arrived since the last one
+//!   ([`scan`]), and `httparse` runs once, when the head has ended or was cut
+//!   short, so a head trickled a byte at a time costs what it costs at once.
+//! - `Ok(None)` means "incomplete, within [`HeadLimits`] and no fault seen
+//!   yet": the caller reads more and calls again with the same buffer start.
+//!   Limits are checked on every call, so a head that can only grow past them
+//!   fails at once. A bare CR or LF and a method byte that is not a token fail
+//!   as soon as they arrive; other syntax errors show when the head ends.
 //! - An `Err` is final: the caller answers [`ParseError::status`] and closes the
 //!   connection, since after a bad head the stream can no longer be trusted.
 //! - Only the first [`ParsedHead::len`] bytes are examined for a complete head:
 //!   whatever follows (a body, a pipelined request) is left untouched.
 //! - The verdict does not depend on how the bytes arrived: every prefix of a
-//!   valid head is `Ok(None)`, and the full head gives the same result as when
-//!   sent at once.
+//!   valid head is `Ok(None)`, every prefix of a bad one `Ok(None)` or the same
+//!   error, and the full head gives the same result as when sent at once.
 //! - Strict by choice: where RFC 9112 lets a server accept sloppy framing
 //!   (bare LF, obs-fold, whitespace before a colon, TE with CL), porter rejects,
 //!   because two parsers disagreeing about where a message ends is how request
 //!   smuggling works.
 
+mod scan;
+
 use std::fmt;
+
+#[cfg(test)]
+pub(crate) use scan::work::take as scan_work;
+pub use scan::HeadScan;
+use scan::Scanned;
 
 /// Header slots kept on the stack; `max_headers` above this uses a heap `Vec`.
 const STACK_HEADERS: usize = 128;
@@ -252,33 +265,50 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// Parses the request head at the start of `buf`.
-///
-/// `Ok(None)`: incomplete, need more bytes (but never once a limit is already
-/// exceeded: that is an error at once). `Ok(Some(head))`: the head is the first
-/// `head.len` bytes of `buf`. Up to 128 header slots live on the stack; a larger
-/// `max_headers` is honoured with a heap-allocated slot array.
-///
-/// Errors are decided in byte order: when the bytes break a size limit or hold
-/// a bare CR or LF, the bytes before that point are judged first, so the verdict
-/// (a 400 for an early syntax error, not a 414 for the line growing too long
-/// later) is the same however the bytes were split into reads.
+/// Parses the request head at the start of `buf` in one call: what a fresh
+/// [`HeadScan`] says about it.
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn parse_head(buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
-    let scan = scan_lines(buf);
-    let line_fault = scan.as_ref().err().copied();
-    let cut = [limit_cut(buf, limits), line_fault].into_iter().flatten().min_by_key(|&(at, _)| at);
-    match (cut, scan) {
-        (None, Ok(lines)) => parse_lines(buf, &lines, limits),
-        (None, Err((_, error))) => Err(error),
-        (Some((at, error)), _) => parse_before_fault(buf.get(..at).unwrap_or_default(), error, limits),
+    HeadScan::default().parse(buf, limits)
+}
+
+impl HeadScan {
+    /// Parses the request head at the start of `buf`, a buffer that has only
+    /// grown since the last call: only the new bytes are scanned, and
+    /// `httparse` runs once the head has ended (or was cut short).
+    ///
+    /// `Ok(None)`: incomplete, need more bytes (but never once a limit is already
+    /// exceeded: that is an error at once). `Ok(Some(head))`: the head is the first
+    /// `head.len` bytes of `buf`, and the scan starts over for the next head at
+    /// the start of the buffer the caller leaves. Up to 128 header slots live on
+    /// the stack; a larger `max_headers` is honoured with a heap-allocated slot array.
+    ///
+    /// Errors are decided in byte order: when the bytes break a size limit or hold
+    /// a bare CR or LF or a method byte that is not a token, the bytes before that
+    /// point are judged first, so the verdict (a 400 for an early syntax error, not
+    /// a 414 for the line growing too long later) is the same however the bytes
+    /// were split into reads.
+    pub fn parse(&mut self, buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
+        let verdict = match self.scan(buf, limits) {
+            Scanned::Incomplete => return Ok(None),
+            Scanned::Complete(end) => parse_lines(buf.get(..end).unwrap_or(buf), &self.lines, limits),
+            Scanned::Cut(at, error) => parse_before_fault(buf.get(..at).unwrap_or_default(), error, limits),
+        };
+        if let Ok(Some(_)) = verdict {
+            *self = HeadScan::default();
+        }
+        verdict
     }
 }
 
 /// Judges the bytes before a fault: their own error if they have one, a head
 /// if one completes before the fault, else the fault's `error`.
 fn parse_before_fault(prefix: &[u8], error: ParseError, limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
-    let lines = scan_lines(prefix).map_err(|(_, early)| early)?;
-    match parse_lines(prefix, &lines, limits)? {
+    let mut scan = HeadScan::default();
+    if let Scanned::Cut(_, early) = scan.scan(prefix, limits) {
+        return Err(early); // never: the prefix is all before the first cut
+    }
+    match parse_lines(prefix, &scan.lines, limits)? {
         Some(head) => Ok(Some(head)),
         None => Err(error),
     }
@@ -324,6 +354,7 @@ const TCHAR: [bool; 256] = {
 };
 
 /// Where the lines of a (possibly partial) head lie in the buffer.
+#[derive(Clone, Debug, Default)]
 struct Lines {
     /// First byte of the request line, after ignored empty lines.
     start: usize,
@@ -347,75 +378,13 @@ impl Lines {
     }
 }
 
-/// Finds the lines of the head, stopping at the head's end so that pipelined
-/// bytes are not examined; a bare CR or LF is a fault at its offset.
-fn scan_lines(buf: &[u8]) -> Result<Lines, (usize, ParseError)> {
-    let start = leading_empty_lines(buf);
-    let mut lines = Lines { start, line_end: None, head_end: None };
-    let (mut line_start, mut at) = (start, start);
-    while let Some(offset) = buf.get(at..).and_then(|rest| rest.iter().position(|&b| b == b'\r' || b == b'\n')) {
-        let cr = at + offset;
-        // RFC 9112 §2.2: a recipient MAY accept a bare LF as a line terminator and
-        // MUST reject or replace a bare CR. porter rejects both: a front end that
-        // splits lines differently could otherwise smuggle a request past us.
-        match (buf.get(cr), buf.get(cr + 1)) {
-            (Some(b'\n'), _) => return Err((cr, ParseError::BareLf)),
-            (_, None) => break,
-            (_, Some(b'\n')) => {}
-            (_, Some(_)) => return Err((cr, ParseError::BareCr)),
-        }
-        if lines.line_end.is_none() {
-            lines.line_end = Some(cr);
-        } else if cr == line_start {
-            lines.head_end = Some(cr + 2);
-            break;
-        }
-        line_start = cr + 2;
-        at = cr + 2;
-    }
-    Ok(lines)
-}
-
-/// Where `buf` first breaks a size limit, if it does: the length of the longest
-/// prefix within every limit, and the error for the byte after it. A prefix of
-/// a head never breaks a limit the complete head meets, so `Ok(None)` is only
-/// ever said within the limits.
-fn limit_cut(buf: &[u8], limits: &HeadLimits) -> Option<(usize, ParseError)> {
-    // RFC 9112 §3: a target longer than the server wishes to parse is a 414; we
-    // bound the whole request line (§3 recommends accepting at least 8000
-    // octets). The line is too long once one byte more than allowed has come
-    // without the CR that would end it.
-    let start = leading_empty_lines(buf);
-    let line_limit = start.saturating_add(limits.max_request_line);
-    let line_cut = buf.get(start..=line_limit).filter(|line| !line.iter().any(|&b| b == b'\r' || b == b'\n'));
-    let line_cut = line_cut.map(|_| line_limit);
-    // RFC 6585 §5: 431 for a head too large to process.
-    let head_limit = limits.max_head.min(MAX_SPAN_OFFSET);
-    let head_cut = (buf.len() > head_limit).then_some(head_limit);
-    match (line_cut, head_cut) {
-        (Some(line), Some(head)) if head < line => Some((head, ParseError::HeadersTooLarge)),
-        (Some(line), _) => Some((line, ParseError::UriTooLong)),
-        (None, Some(head)) => Some((head, ParseError::HeadersTooLarge)),
-        (None, None) => None,
-    }
-}
-
-/// RFC 9112 §2.2: empty lines (CRLF) before the request line are ignored; the
-/// offset of the first byte after them.
-fn leading_empty_lines(buf: &[u8]) -> usize {
-    let mut start = 0;
-    while buf.get(start..).is_some_and(|rest| rest.starts_with(b"\r\n")) {
-        start += 2;
-    }
-    start
-}
-
 fn parse_with_slots<'b>(
     buf: &'b [u8],
     lines: &Lines,
     slots: &mut [httparse::Header<'b>],
 ) -> Result<Option<ParsedHead>, ParseError> {
     let mut request = httparse::Request::new(slots);
+    scan::work::judged(buf.len());
     match request.parse(buf) {
         Ok(httparse::Status::Complete(len)) => build_head(buf, len, &request).map(Some),
         Ok(httparse::Status::Partial) => Ok(None),
@@ -1160,6 +1129,10 @@ mod tests {
         let crash: &[u8] = b"\r\n\r\nE/G T p;q=1 HTTP/2.\0\0\0\0\0\0\0\0ctio\x03\x03\x03\x03\x03\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffConteni LengtGET h: \r\n";
         let small = HeadLimits { max_request_line: 64, max_head: 256, max_headers: 4 };
         let long = "a".repeat(100);
+        let early_name_fault: &[u8] = b"POST / HTTP/1.1\r\nHost: a\r\nConten\0GET / H\x1c\0\0\x001.1\r\n\xff\xff\xff\xff\xff\xff\xfft-Length: 5, \xff\xff\xff\xff5\r";
+        let mut cut_after_cr = early_name_fault.strip_suffix(b"\r").unwrap_or_default().to_vec();
+        cut_after_cr.resize(small.max_head - 1, b'5');
+        cut_after_cr.extend_from_slice(b"\r\n\r\n");
         let rows: Vec<(Vec<u8>, Want)> = vec![
             (crash.to_vec(), Fails(BadMethod)),
             (format!("G(T /{long} HTTP/1.1\r\n").into_bytes(), Fails(BadMethod)),
@@ -1171,8 +1144,10 @@ mod tests {
             // The version is judged when the request line ends, before a bare LF later on.
             (b"GET / HTTP/0.1\r\n\xff\xff\x01\0\0\n\xff\xff\nX: b\r\n c\r/\r\n".to_vec(), Fails(UnsupportedVersion)),
             (b"GET / HTTP/1.1\r\nX y: z\nHost: a\r\n\r\n".to_vec(), Fails(BadHeaderName)),
-            // A fault before a final CR shows before the byte after that CR arrives.
-            (b"POST / HTTP/1.1\r\nHost: a\r\nConten\0GET / H\x1c\0\0\x001.1\r\n\xff\xff\xff\xff\xff\xff\xfft-Length: 5, \xff\xff\xff\xff5\r".to_vec(), Fails(BadHeaderName)),
+            // A field's fault shows once the head ends or is cut short, not before.
+            (early_name_fault.to_vec(), Incomplete),
+            // A fault before a final CR shows when the limit cuts right after that CR.
+            (cut_after_cr, Fails(BadHeaderName)),
             (b"GET / HTTP/1.1\r\nX: z\rHost: a\r\n\x00\r\n".to_vec(), Fails(BareCr)),
         ];
         for (input, want) in &rows {
@@ -1199,6 +1174,63 @@ mod tests {
             }
         }
         panic!("never complete");
+    }
+
+    /// The verdict of feeding `input` to one scan in pieces of `piece` bytes,
+    /// as a connection does: the first head or error, else `Ok(None)`.
+    fn parse_in_pieces(input: &[u8], piece: usize, limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
+        let mut scan = HeadScan::default();
+        let cuts = (piece..input.len()).step_by(piece).chain([input.len()]);
+        for cut in cuts {
+            if let verdict @ (Ok(Some(_)) | Err(_)) = scan.parse(&input[..cut], limits) {
+                return verdict;
+            }
+        }
+        Ok(None)
+    }
+
+    #[test]
+    fn a_scan_fed_in_pieces_decides_as_parse_head_does() {
+        let small = HeadLimits { max_request_line: 64, max_head: 256, max_headers: 4 };
+        let rows = table().into_iter().chain(limit_rows());
+        for (input, limits) in rows.map(|(input, _)| (input, HeadLimits::default())).chain(
+            [&b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"[..], b"\r\n\r\n\r"]
+                .into_iter()
+                .map(|input| (input.to_vec(), small)),
+        ) {
+            let whole = parse_head(&input, &limits);
+            for piece in [1, 2, 7, 61] {
+                let got = parse_in_pieces(&input, piece, &limits);
+                assert_eq!(got, whole, "{} in pieces of {piece}", show(&input));
+            }
+        }
+    }
+
+    /// Item 7 of the hardening issue: each read used to rescan (and re-parse)
+    /// every buffered byte, so a head trickled a byte at a time cost its length
+    /// squared. Now every byte is examined once and `httparse` runs once per head.
+    #[test]
+    fn a_head_fed_a_byte_at_a_time_is_scanned_once_and_parsed_once() {
+        let fields: String = (0..60).map(|i| format!("X-Field-{i}: {}\r\n", "v".repeat(200))).collect();
+        let head = format!("\r\nPOST /upload?x=1 HTTP/1.1\r\nHost: a\r\n{fields}\r\n");
+        let next = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+        let wire = format!("{head}{next}").into_bytes();
+        let limits = HeadLimits::default();
+        let (mut buf, mut heads, mut scan) = (Vec::new(), Vec::new(), HeadScan::default());
+        scan::work::take();
+        for &byte in &wire {
+            buf.push(byte);
+            if let Some(parsed) = scan.parse(&buf, &limits).unwrap() {
+                heads.push(summary(&buf, &parsed)[1..3].join(" "));
+                buf.drain(..parsed.len);
+            }
+        }
+        let (scanned, judged) = scan::work::take();
+        assert_eq!(heads, ["method=POST target=/upload?x=1", "method=GET target=/next"]);
+        let head_bytes = head.len() + next.len();
+        assert!(head.len() > 12_000, "a head of {} bytes", head.len());
+        assert!(scanned <= head_bytes, "{scanned} bytes scanned for {head_bytes} bytes of heads");
+        assert_eq!(judged, head_bytes, "httparse runs once per head");
     }
 
     #[test]
@@ -1271,11 +1303,14 @@ mod tests {
         }
     }
 
-    /// A parsed head lies within the buffer and every span lies within the head.
+    /// A parsed head lies within the buffer and every span lies within the head;
+    /// a scan fed in pieces decides as one call does.
     fn check_invariants(input: &[u8]) {
         let small = HeadLimits { max_request_line: 64, max_head: 256, max_headers: 4 };
         for limits in [HeadLimits::default(), small] {
-            if let Ok(Some(head)) = parse_head(input, &limits) {
+            let whole = parse_head(input, &limits);
+            assert_eq!(parse_in_pieces(input, 1 + input.len() % 5, &limits), whole, "{}", show(input));
+            if let Ok(Some(head)) = whole {
                 assert!(head.len <= input.len() && head.len <= limits.max_head);
                 let spans = [head.method, head.target, head.path].into_iter().chain(head.query).chain(head.host);
                 for span in spans.chain(head.headers.iter().flat_map(|&(n, v)| [n, v])) {
