@@ -299,6 +299,38 @@ impl HeadScan {
         }
         verdict
     }
+
+    /// The request line of a head this scan refused, when it had ended and was
+    /// valid (the head failed on a field, a limit or a byte after it): the
+    /// access log still shows what was asked.
+    pub fn request_line(&self, buf: &[u8]) -> Option<RequestLine> {
+        let (start, end) = (self.lines.start, self.lines.line_end?);
+        let line = buf.get(start..end)?;
+        if classify_request_line(line).is_some() {
+            return None;
+        }
+        let mut parts = line.split(|&b| b == b' ');
+        let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+        let target_start = start + method.len() + 1;
+        let target_span = Span::new(target_start, target_start + target.len());
+        parse_target(buf, method, target_span).ok()?;
+        Some(RequestLine {
+            method: Span::new(start, start + method.len()),
+            target: target_span,
+            version: if version == b"HTTP/1.0" { Version::Http10 } else { Version::Http11 },
+        })
+    }
+}
+
+/// A valid request line: method, target and version, as spans of the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLine {
+    /// The method token.
+    pub method: Span,
+    /// The request-target exactly as sent.
+    pub target: Span,
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub version: Version,
 }
 
 /// Judges the bytes before a fault: their own error if they have one, a head
@@ -1231,6 +1263,28 @@ mod tests {
         assert!(head.len() > 12_000, "a head of {} bytes", head.len());
         assert!(scanned <= head_bytes, "{scanned} bytes scanned for {head_bytes} bytes of heads");
         assert_eq!(judged, head_bytes, "httparse runs once per head");
+    }
+
+    #[test]
+    fn a_refused_head_keeps_its_request_line_only_when_that_line_is_valid() {
+        let rows: [(&[u8], Option<&str>); 8] = [
+            (b"GET /x?q HTTP/1.1\r\n\r\n", Some("GET /x?q Http11")),
+            (b"\r\nPOST http://h/p HTTP/1.0\r\nContent-Length: x\r\n\r\n", Some("POST http://h/p Http10")),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\nb", Some("GET / Http11")),
+            (b"GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            (b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", None),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", None),
+            (b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", None),
+            (b"G(T / HTTP/1.1\r\n", None),
+        ];
+        for (input, want) in rows {
+            let mut scan = HeadScan::default();
+            assert!(scan.parse(input, &HeadLimits::default()).is_err(), "{}", show(input));
+            let text = |span: Span| String::from_utf8_lossy(span.get(input)).into_owned();
+            let got =
+                scan.request_line(input).map(|l| format!("{} {} {:?}", text(l.method), text(l.target), l.version));
+            assert_eq!(got.as_deref(), want, "{}", show(input));
+        }
     }
 
     #[test]
