@@ -9,7 +9,8 @@
 //!   head lies in the input and within the limits, every field is well formed,
 //!   and the verdict does not depend on where the input is cut (a prefix of a
 //!   complete head is incomplete; a prefix of a bad head is incomplete or fails
-//!   with the same status).
+//!   with the same status), nor on the reads it arrives in (one `HeadScan` fed
+//!   pieces decides as one call does).
 //! - [`fuzz_chunked`]: the chunked (and length) body decoder over arbitrary bytes
 //!   cut into arbitrary pieces. `consumed` never exceeds the input, data lies in
 //!   the consumed part, non-empty input always makes progress, and the outcome
@@ -35,7 +36,9 @@ use crate::conn::script::run_script;
 use crate::handler::{Handler, Reply};
 use crate::limits::Limits;
 use crate::proto::body::{ChunkedLimits, Decoder};
-use crate::proto::parse::{is_tchar, parse_head, BodyKind, HeadLimits, ParseError, ParsedHead, TargetForm, Version};
+use crate::proto::parse::{
+    is_tchar, parse_head, BodyKind, HeadLimits, HeadScan, ParseError, ParsedHead, TargetForm, Version,
+};
 use crate::request::Request;
 use crate::response::{Body, Response};
 
@@ -57,6 +60,21 @@ pub fn fuzz_head(data: &[u8]) {
     for cut in cut_points(input.len(), selector) {
         check_prefix(input, cut, &verdict, &limits);
     }
+    let piece = 1 + usize::from(selector >> 2);
+    assert_eq!(scan_in_pieces(input, piece, &limits), verdict, "a scan fed {piece}-byte pieces decides otherwise");
+}
+
+/// What one [`HeadScan`] says when `input` arrives in `piece`-byte reads, as on
+/// a connection: the first head or error, else `Ok(None)`.
+fn scan_in_pieces(input: &[u8], piece: usize, limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
+    let mut scan = HeadScan::default();
+    for cut in (piece..input.len()).step_by(piece).chain([input.len()]) {
+        match scan.parse(input.get(..cut).unwrap_or_default(), limits) {
+            Ok(None) => {}
+            verdict => return verdict,
+        }
+    }
+    Ok(None)
 }
 
 fn head_limits(selector: u8) -> HeadLimits {

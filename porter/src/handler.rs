@@ -40,16 +40,20 @@ pub trait Handler: Send + Sync + 'static {
     /// Called with the request head before its body is read. Returning a response
     /// answers the request without reading the body (no `100 Continue` is sent, the
     /// body is drained or the connection closed): routers use it for 404 and 405,
-    /// authentication for 401. The default reads every body.
+    /// authentication for 401. It is asked before `max_body` is checked, so its
+    /// answer wins over a `413` (a body over `max_body` is then not drained: the
+    /// connection closes). The default reads every body.
     fn before_body(&self, _request: &Request) -> Option<Response> {
         None
     }
 
     /// Return true to be called as soon as the head is parsed, with the body
     /// still arriving: read it with [`Request::body_reader`] (on another thread,
-    /// after [`Request::defer`]). Bodies then pass through bounded memory,
-    /// however large, and `max_body` does not apply. The default buffers the
-    /// whole body (up to `max_body`) before calling [`Handler::handle`].
+    /// after [`Request::defer`]). Bodies then pass through bounded memory.
+    /// `max_body` still applies: a larger announced length is refused with `413`
+    /// before the handler is called, and a chunked body growing past it fails
+    /// the reader and closes the connection. The default buffers the whole body
+    /// (up to `max_body`) before calling [`Handler::handle`].
     fn streams_body(&self, _request: &Request) -> bool {
         false
     }

@@ -74,6 +74,13 @@ impl Response {
         Response::new(status).header("Content-Type", "text/plain; charset=utf-8").body(format!("{status} {reason}\n"))
     }
 
+    /// [`Response::error`] that also says why, e.g. `400 Bad Request: missing Host header`:
+    /// porter's own refusals of a request it cannot take.
+    pub(crate) fn error_because(status: u16, why: &str) -> Self {
+        let reason = crate::proto::encode::reason_phrase(status);
+        Response::text(format!("{status} {reason}: {why}\n")).status(status)
+    }
+
     /// Sets the status code.
     pub fn status(mut self, status: u16) -> Self {
         self.status = Response::new(status).status;

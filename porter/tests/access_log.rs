@@ -150,6 +150,44 @@ fn a_refused_request_is_logged_with_a_dash_for_its_request_line() {
     );
 }
 
+/// Item 13 of the hardening issue: a head refused after a valid request line
+/// (a missing Host, a bad field, a head too large) keeps that line in the log;
+/// only a request line that is itself at fault is a dash.
+#[test]
+fn a_head_refused_after_a_valid_request_line_is_logged_with_that_line() {
+    let dir = TempDir::new("log-refused-line");
+    let path = dir.path().join("access.log");
+    let server = serve_logged(AccessLog::file(&path));
+    let requests = [
+        "GET /no-host?q=1 HTTP/1.1\r\n\r\n",
+        "POST /echo HTTP/1.0\r\nContent-Length: x\r\n\r\n",
+        "GET /folded HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+        "GET /a#frag HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: h\r\n\r\n",
+    ];
+    let mut sizes = Vec::new();
+    for request in requests {
+        let mut c = Client::connect(server.local_addr());
+        let r = c.round_trip(request);
+        assert_eq!(r.status, if request.contains("HTTP/2.0") { 505 } else { 400 }, "{request:?}");
+        sizes.push(r.body.len());
+        drop(c);
+    }
+    server.shutdown(Duration::from_secs(5)).expect("shutdown");
+
+    let got: Vec<String> = lines(&path).iter().map(|l| without_time(l)).collect();
+    assert_eq!(
+        got,
+        [
+            format!("127.0.0.1 - - [TIME] \"GET /no-host?q=1 HTTP/1.1\" 400 {} \"-\" \"-\"", sizes[0]),
+            format!("127.0.0.1 - - [TIME] \"POST /echo HTTP/1.0\" 400 {} \"-\" \"-\"", sizes[1]),
+            format!("127.0.0.1 - - [TIME] \"GET /folded HTTP/1.1\" 400 {} \"-\" \"-\"", sizes[2]),
+            format!("127.0.0.1 - - [TIME] \"-\" 400 {} \"-\" \"-\"", sizes[3]),
+            format!("127.0.0.1 - - [TIME] \"-\" 505 {} \"-\" \"-\"", sizes[4]),
+        ]
+    );
+}
+
 #[test]
 fn reopen_after_rename_sends_new_lines_to_the_new_file_and_loses_none() {
     let dir = TempDir::new("log-reopen");

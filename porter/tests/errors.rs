@@ -83,3 +83,53 @@ fn not_found_and_method_not_allowed_keep_the_connection() {
         ["GET /alive-probe", "GET /alive-probe", "GET /alive-probe", "GET /alive-probe", "HEAD /x", "GET /alive-probe"]
     );
 }
+
+// ---------------------------------------------------------------------------
+// Why
+
+/// Item 13 of the hardening issue: a `400` gave no reason. Every refusal porter
+/// makes itself (a head it cannot parse, a body it cannot decode, a body over
+/// `max_body`) says why in its body, and closes.
+#[test]
+fn porters_own_refusals_say_why() {
+    let log = Log::new();
+    let server = serve_with(error_limits(), echo(&log));
+    let long_path = "p".repeat(300);
+    let rows: [(&str, &[u8], &str); 9] = [
+        ("missing Host", b"GET / HTTP/1.1\r\n\r\n", "400 Bad Request: missing Host header\n"),
+        ("two Hosts", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400 Bad Request: more than one Host header\n"),
+        ("bare LF", b"GET / HTTP/1.1\nHost: a\n\n", "400 Bad Request: line ending without CR\n"),
+        ("garbage", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "400 Bad Request: invalid method\n"),
+        (
+            "bad Content-Length",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n",
+            "400 Bad Request: invalid Content-Length\n",
+        ),
+        (
+            "bad chunk size",
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "400 Bad Request: invalid chunk size\n",
+        ),
+        (
+            "declared body over max_body",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n",
+            "413 Content Too Large: request body larger than the server accepts\n",
+        ),
+        (
+            "HTTP/2.0",
+            b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            "505 HTTP Version Not Supported: HTTP version not supported\n",
+        ),
+        ("long request line", long_path.as_bytes(), "414 URI Too Long: request line too long\n"),
+    ];
+    for (label, request, body) in rows {
+        let mut c = Client::connect(server.local_addr());
+        c.send(request);
+        let r = c.read_reply();
+        assert_eq!(r.text(), body, "{label}: {}", r.head_text());
+        assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"), "{label}");
+        assert!(r.says_close(), "{label}: {}", r.head_text());
+        c.assert_closed(label);
+    }
+    assert!(log.lines().is_empty(), "{:?}", log.lines());
+}

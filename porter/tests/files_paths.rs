@@ -167,6 +167,22 @@ fn other_methods_get_405_with_allow_before_their_body() {
     assert_eq!(std::fs::read(site.path("a.txt")).expect("a.txt"), b"alpha");
 }
 
+/// Item 13 of the hardening issue: a 100 MB POST got `413` (the body is over
+/// the default `max_body`) where the README promises `405` before a body is
+/// read. The handler's refusal from the head now comes first; the connection
+/// closes, as nobody will read (or drain) that body.
+#[test]
+fn a_post_over_max_body_gets_405_from_the_head_alone() {
+    let site = Site::new("paths-405-large");
+    let server = site.serve();
+    let mut c = Client::connect(server.local_addr());
+    c.send("POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n");
+    let r = c.read_reply();
+    assert_eq!((r.status, r.header("allow")), (405, Some("GET, HEAD, OPTIONS")), "{}", r.head_text());
+    assert!(r.says_close(), "{}", r.head_text());
+    c.assert_closed("after refusing a body too large to drain");
+}
+
 #[test]
 fn content_types_come_from_the_extension() {
     let site = Site::new("paths-types");

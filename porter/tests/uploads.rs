@@ -11,12 +11,18 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::{serve, Client, SAFETY_TIMEOUT};
-use porter::{stream_body, BodyReader, Reply, Request, Response, Router, ServerHandle};
+use common::{serve_with, Client, SAFETY_TIMEOUT};
+use porter::{stream_body, BodyReader, Limits, Reply, Request, Response, Router, ServerHandle};
+
+/// [`upload_server_with`] taking bodies of any size (`max_body` applies to
+/// streamed bodies too).
+fn upload_server() -> (ServerHandle, mpsc::Receiver<(BodyReader, porter::Responder)>) {
+    upload_server_with(Limits { max_body: u64::MAX, ..Limits::default() })
+}
 
 /// `/count` streams the body on a new thread and answers `N bytes, sum S`.
 /// `/hold` hands the reader to the test before reading (see `held`).
-fn upload_server() -> (ServerHandle, mpsc::Receiver<(BodyReader, porter::Responder)>) {
+fn upload_server_with(limits: Limits) -> (ServerHandle, mpsc::Receiver<(BodyReader, porter::Responder)>) {
     let (held_tx, held_rx) = mpsc::channel();
     let held_tx = Mutex::new(held_tx);
     let router = Router::new()
@@ -45,7 +51,7 @@ fn upload_server() -> (ServerHandle, mpsc::Receiver<(BodyReader, porter::Respond
             }),
         )
         .post("/buffered", |mut req: Request| count(&mut req.body_reader()));
-    (serve(router), held_rx)
+    (serve_with(limits, router), held_rx)
 }
 
 fn count(body: &mut impl Read) -> Response {
@@ -140,6 +146,54 @@ fn a_handler_that_does_not_read_holds_the_client_back() {
     responder.respond(count(&mut body));
     writer.join().expect("writer");
     assert_eq!(client.read_reply().text(), expected(len));
+}
+
+/// Item 13 of the hardening issue: `max_body` did not apply to `stream_body`
+/// handlers. A declared length over it is refused with `413` before the
+/// handler runs (`/hold` would hand its reader to the test); exactly
+/// `max_body` streams through.
+#[test]
+fn max_body_refuses_a_declared_streamed_body_before_the_handler_runs() {
+    let (server, held) = upload_server_with(Limits { max_body: 1000, ..Limits::default() });
+    let mut client = Client::connect(server.local_addr());
+    client.send("POST /hold HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n");
+    let reply = client.read_reply();
+    assert_eq!(reply.status, 413, "{}", reply.head_text());
+    assert_eq!(reply.text(), "413 Content Too Large: request body larger than the server accepts\n");
+    assert!(reply.says_close(), "{}", reply.head_text());
+    client.assert_closed("after refusing a body over max_body");
+    assert!(held.try_recv().is_err(), "the handler ran");
+
+    let mut client = Client::connect(server.local_addr());
+    let body: Vec<u8> = (0..1000u64).map(|i| (i % 251) as u8).collect();
+    let mut request = b"POST /count HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n".to_vec();
+    request.extend_from_slice(&body);
+    assert_eq!(client.round_trip(request).text(), expected(1000));
+    client.assert_alive("after a body of exactly max_body");
+}
+
+/// A chunked streamed body has no length to check first: once it grows past
+/// `max_body` the handler's reader fails (no byte past the limit reaches it)
+/// and the connection is cut after the handler's answer.
+#[test]
+fn max_body_cuts_a_chunked_streamed_body_that_grows_past_it() {
+    let (server, _held) = upload_server_with(Limits { max_body: 1000, ..Limits::default() });
+    let data: Vec<u8> = (0..1500u64).map(|i| (i % 251) as u8).collect();
+    let mut client = Client::connect(server.local_addr());
+    let mut request = b"POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    request.extend_from_slice(&common::chunked(&data, 100));
+    let reply = client.round_trip(request);
+    assert_eq!(reply.status, 400, "the handler's answer to its failed reader: {}", reply.head_text());
+    assert_eq!(reply.header("x-error"), Some("request body larger than the server accepts"));
+    assert!(reply.says_close(), "{}", reply.head_text());
+    client.assert_closed("after a chunked body past max_body");
+
+    // Exactly max_body in chunks streams through.
+    let mut client = Client::connect(server.local_addr());
+    let mut request = b"POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    request.extend_from_slice(&common::chunked(&data[..1000], 100));
+    assert_eq!(client.round_trip(request).text(), expected(1000));
+    client.assert_alive("after a chunked body of exactly max_body");
 }
 
 #[test]

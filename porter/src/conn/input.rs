@@ -1,8 +1,8 @@
 //! Input: bytes in, requests out.
 //!
 //! Reading alternates between two modes. In head mode every complete request head
-//! in the buffer is parsed ([`crate::proto::parse`]) and, if it has no body,
-//! dispatched at once. A head announcing a body switches to body mode, where the
+//! in the buffer is parsed ([`crate::proto::parse`], each read scanning only the
+//! bytes it added) and, if it has no body, dispatched at once. A head announcing a body switches to body mode, where the
 //! decoder ([`crate::proto::body`]) consumes exactly the body's bytes, so the
 //! next pipelined request is never misread as body and vice versa. A body the
 //! handler declined (an early answer) is drained the same way, or the connection
@@ -10,18 +10,22 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::queue::{ReplyMeta, Slot};
 use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
 use crate::handler::{Reply, ReplyKind};
+use crate::observe::LogInfo;
 use crate::proto::body::Decoder;
-use crate::proto::parse::{self, BodyKind};
+use crate::proto::parse::{BodyKind, ParseError};
 use crate::request::{Endpoints, Request};
 use crate::responder::Origin;
 use crate::response::Response;
 use crate::upload::{self, PipeWriter};
+
+/// Why a body over `max_body` is refused (the 413's body, a streaming reader's error).
+const BODY_TOO_LARGE: &str = "request body larger than the server accepts";
 
 /// What the connection is reading.
 pub(crate) enum Reading {
@@ -81,11 +85,11 @@ impl<T: Transport> Conn<T> {
         if self.rbuf.is_empty() {
             return false;
         }
-        match parse::parse_head(&self.rbuf, &ctx.limits.head_limits()) {
+        match self.head_scan.parse(&self.rbuf, &ctx.limits.head_limits()) {
             Ok(None) => false,
             Err(e) => {
                 log::debug!("{:?}: bad request: {e}", self.peer);
-                self.reject(e.status());
+                self.refuse_head(ctx, e);
                 false
             }
             Ok(Some(parsed)) => {
@@ -120,15 +124,19 @@ impl<T: Transport> Conn<T> {
             BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
         };
         let streams = call_guarded(|| ctx.handler.streams_body(&request)).unwrap_or(false);
-        if !streams && matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body) {
-            // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
-            // before reading any of it.
-            return self.reject_request(413, &meta);
-        }
+        // The handler's own refusal from the head (a 405, a 401) comes first:
+        // it says more than a 413 would, and neither reads the body.
         let early = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some);
         meta.note_user();
+        let too_large = matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body);
         if let Some(early) = early {
-            return self.answer_early(early, meta, decoder, expect_continue);
+            // A body over max_body is not drained either: the connection closes.
+            return self.answer_early(early, meta, decoder, expect_continue || too_large);
+        }
+        if too_large {
+            // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
+            // before reading any of it (a streaming handler's too).
+            return self.reject_request(413, BODY_TOO_LARGE, &meta);
         }
         // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
         // only if the client is still waiting for it (no body bytes yet).
@@ -163,9 +171,10 @@ impl<T: Transport> Conn<T> {
     }
 
     /// The handler answered from the head alone: the body is not for anyone.
-    fn answer_early(&mut self, response: Response, mut meta: ReplyMeta, decoder: Decoder, expect_continue: bool) {
+    /// It is drained unless `undrainable` (then the connection closes).
+    fn answer_early(&mut self, response: Response, mut meta: ReplyMeta, decoder: Decoder, undrainable: bool) {
         meta.close |= response.close;
-        if expect_continue || meta.close {
+        if undrainable || meta.close {
             // RFC 9110 §10.1.1: a client told "no" without a 100 may never send the
             // body, so it cannot be drained: close after this reply. And after a
             // closing reply nothing more is read (RFC 9112 §9.6).
@@ -190,8 +199,7 @@ impl<T: Transport> Conn<T> {
                 Ok(step) => step,
                 Err(e) => {
                     log::debug!("{:?}: bad request body: {e}", self.peer);
-                    let status = e.status();
-                    self.fail_body(status);
+                    self.fail_body(e.status(), e.reason());
                     return false;
                 }
             };
@@ -203,10 +211,10 @@ impl<T: Transport> Conn<T> {
             if let Some(o) = ctx.observe {
                 o.on_request_bytes(step.data.len());
             }
-            let streaming = matches!(state.sink, Sink::Pipe { .. });
-            if state.received > ctx.limits.max_body && !streaming {
-                // RFC 9110 §15.5.14; a chunked body has no announced length to check earlier.
-                self.fail_body(413);
+            if state.received > ctx.limits.max_body {
+                // RFC 9110 §15.5.14; a chunked body has no announced length to check
+                // earlier. A streaming handler's reader fails and the connection closes.
+                self.fail_body(413, BODY_TOO_LARGE);
                 return false;
             }
             state.sink.take(&mut self.rbuf, step.data, step.consumed);
@@ -260,18 +268,18 @@ impl<T: Transport> Conn<T> {
         writer.has_room(ctx.remote, self.token)
     }
 
-    /// A body could not be read: answer `status` if its request is still
-    /// unanswered. A drained body's request already has its answer, and a
+    /// A body could not be read (`why`): answer `status` if its request is
+    /// still unanswered. A drained body's request already has its answer, and a
     /// streaming handler learns of the failure from its reader: just close.
-    fn fail_body(&mut self, status: u16) {
+    fn fail_body(&mut self, status: u16, why: &'static str) {
         let Reading::Body(state) = &self.reading else { return self.reject(status) };
         match &state.sink {
             Sink::Buffer { meta, .. } => {
                 let meta = meta.clone();
-                self.reject_request(status, &meta);
+                self.reject_request(status, why, &meta);
             }
             Sink::Pipe { writer, .. } => {
-                writer.fail(std::io::ErrorKind::InvalidData, "the request body is malformed");
+                writer.fail(std::io::ErrorKind::InvalidData, why);
                 self.stop_reading();
             }
             Sink::Drain => self.stop_reading(),
@@ -322,24 +330,50 @@ impl<T: Transport> Conn<T> {
     /// Answers a request porter refuses with `status`, then closes: after a
     /// framing error the rest of the stream cannot be trusted (RFC 9112 §6.3).
     pub(super) fn reject(&mut self, status: u16) {
-        self.reject_with(status, ReplyMeta::for_error());
+        self.reject_with(Response::error(status), ReplyMeta::for_error());
     }
 
-    /// Like [`Conn::reject`], for a request whose head was parsed: a refused
-    /// HEAD still gets no body (RFC 9110 §9.3.2).
-    fn reject_request(&mut self, status: u16, request: &ReplyMeta) {
+    /// Refuses a head that could not be parsed, saying why. The access log
+    /// keeps its request line when that much was valid.
+    fn refuse_head(&mut self, ctx: &Ctx<'_>, error: ParseError) {
+        let wants_log = ctx.observe.is_some_and(|o| o.wants_log_info());
+        let log = wants_log.then(|| self.refused_request_line()).flatten();
+        let meta = ReplyMeta { log, ..ReplyMeta::for_error() };
+        self.reject_with(Response::error_because(error.status(), error.reason()), meta);
+    }
+
+    /// The valid request line of the refused head at the front of `rbuf`, for the log.
+    fn refused_request_line(&self) -> Option<LogInfo> {
+        let line = self.head_scan.request_line(&self.rbuf)?;
+        // The spans index the buffer's start; the log needs no more than the target.
+        let head = Bytes::copy_from_slice(self.rbuf.get(..line.target.end as usize)?);
+        Some(LogInfo {
+            head,
+            method: line.method,
+            target: line.target,
+            version: line.version,
+            referer: None,
+            user_agent: None,
+            host: None,
+            user: None,
+        })
+    }
+
+    /// Like [`Conn::reject`], for a request whose head was parsed, saying
+    /// why: a refused HEAD still gets no body (RFC 9110 §9.3.2).
+    fn reject_request(&mut self, status: u16, why: &str, request: &ReplyMeta) {
         let meta = ReplyMeta {
             is_head: request.is_head,
             log: request.log.clone(),
             started: request.started,
             ..ReplyMeta::for_error()
         };
-        self.reject_with(status, meta);
+        self.reject_with(Response::error_because(status, why), meta);
     }
 
-    fn reject_with(&mut self, status: u16, meta: ReplyMeta) {
+    fn reject_with(&mut self, response: Response, meta: ReplyMeta) {
         self.replies.drop_pending_continue();
-        self.replies.push(Slot::Ready(Response::error(status), meta));
+        self.replies.push(Slot::Ready(response, meta));
         self.stop_reading();
     }
 

@@ -40,6 +40,7 @@ use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::observe::{self, Finished, Observer};
+use crate::proto::parse::HeadScan;
 use crate::responder::Pending;
 use crate::response::Response;
 use crate::sys::poller::Token;
@@ -111,6 +112,8 @@ pub(crate) struct Conn<T: Transport> {
     /// The address the client connected to, when known.
     local: Option<SocketAddr>,
     rbuf: BytesMut,
+    /// How far the head at the front of `rbuf` has been scanned: each read scans only its new bytes.
+    head_scan: HeadScan,
     reading: Reading,
     replies: ReplyQueue,
     out: Output,
@@ -144,6 +147,7 @@ impl<T: Transport> Conn<T> {
             peer,
             local: None,
             rbuf: BytesMut::new(),
+            head_scan: HeadScan::default(),
             reading: Reading::Head,
             replies: ReplyQueue::default(),
             out: Output::default(),

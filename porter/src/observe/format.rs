@@ -59,7 +59,8 @@ pub(crate) struct RequestFields<'a> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry<'a> {
     pub(crate) remote: Option<IpAddr>,
-    /// `None` when the head could not be parsed (a 400 for garbage, a 408).
+    /// `None` when no valid request line came (a 400 for garbage, a 408); a
+    /// head refused after a valid request line shows that line.
     pub(crate) request: Option<RequestFields<'a>>,
     pub(crate) status: u16,
     pub(crate) bytes: u64,
