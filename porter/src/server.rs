@@ -5,7 +5,8 @@
 //! and no lock is taken on the request path. With one thread no SO_REUSEPORT is
 //! set and [`Server::run`] runs the loop on the caller's thread: no other thread
 //! exists. Sockets are bound in [`ServerBuilder::build`], so a busy port is an
-//! error there, before anything runs.
+//! error there (`AddrInUse`, also against another porter: see
+//! [`crate::sys::socket::Sharing`]), before anything runs.
 //!
 //! HTTPS listeners ([`ServerBuilder::listen_tls`]) run beside plain ones on the
 //! same loops; each carries its rustls configuration, built once and shared by
