@@ -62,7 +62,7 @@ pub use auth::{Authenticator, BasicAuth, Protected};
 pub use error_pages::ErrorPages;
 pub use files::{media_type, Files};
 pub use handler::{stream_body, Handler, Reply, StreamBody};
-pub use limits::Limits;
+pub use limits::{InvalidLimit, Limits, LimitsError};
 pub use listen::ListenOptions;
 pub use observe::{AccessLog, LogFormat, Metrics};
 pub use path::{CleanPath, PathError};

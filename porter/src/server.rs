@@ -75,9 +75,10 @@ pub struct ShutdownHandle {
 impl ShutdownHandle {
     /// Graceful shutdown: stop accepting, close idle connections, let requests
     /// in flight finish (their replies say `Connection: close`), and close
-    /// whatever is left after `grace`. Returns at once; the workers end by then.
+    /// whatever is left after `grace` (at most [`Limits::MAX_TIMEOUT`]).
+    /// Returns at once; the workers end by then.
     pub fn shutdown(&self, grace: Duration) {
-        let deadline = Instant::now() + grace;
+        let deadline = crate::limits::deadline_after(Instant::now(), grace);
         for remote in self.remotes.iter() {
             remote.send(Message::Shutdown { deadline });
         }
@@ -374,10 +375,13 @@ impl ServerBuilder {
     }
 
     /// Binds every address for every worker and returns the server, ready to run.
+    /// Limits that fail [`Limits::validate`] are an `InvalidInput` error
+    /// carrying the [`LimitsError`](crate::LimitsError).
     pub fn build(self, handler: impl Handler) -> io::Result<Server> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        self.limits.validate()?;
         if self.listeners.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listen address"));
         }

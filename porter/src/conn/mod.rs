@@ -37,7 +37,7 @@ use bytes::BytesMut;
 
 use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
-use crate::limits::Limits;
+use crate::limits::{deadline_after, Limits};
 use crate::observe::{Finished, Observer};
 use crate::responder::Pending;
 use crate::response::Response;
@@ -166,7 +166,7 @@ impl<T: Transport> Conn<T> {
             writable: true,
             hangup: false,
             timer: TimerKind::Header,
-            deadline: Some(now + limits.header_timeout),
+            deadline: Some(deadline_after(now, limits.header_timeout)),
             head_started: false,
             peer_eof: false,
             proxy_header: None,
@@ -510,7 +510,7 @@ impl<T: Transport> Conn<T> {
         self.head_started = false;
         if restart {
             self.timer = kind;
-            self.deadline = timeout_of(kind, limits).map(|d| now + d);
+            self.deadline = timeout_of(kind, limits).map(|d| deadline_after(now, d));
         }
     }
 
