@@ -41,6 +41,7 @@ mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod guard;
 mod handler;
 mod limits;
 mod listen;

@@ -8,13 +8,12 @@
 //! handler declined (an early answer) is drained the same way, or the connection
 //! is closed.
 
-use std::panic::{self, AssertUnwindSafe};
-
 use bytes::{Buf, BytesMut};
 
 use super::queue::{ReplyMeta, Slot};
 use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
+use crate::guard::{self, RequestId};
 use crate::handler::{Reply, ReplyKind};
 use crate::proto::body::Decoder;
 use crate::proto::parse::{self, BodyKind};
@@ -119,13 +118,14 @@ impl<T: Transport> Conn<T> {
             BodyKind::Length(n) => Decoder::length(n),
             BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
         };
-        let streams = call_guarded(|| ctx.handler.streams_body(&request)).unwrap_or(false);
+        let id = RequestId::of(&request, meta.seq);
+        let streams = call_handler(&id, || ctx.handler.streams_body(&request)).unwrap_or(false);
         if !streams && matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body) {
             // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
             // before reading any of it.
             return self.reject_request(413, &meta);
         }
-        let early = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some);
+        let early = call_handler(&id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
         meta.note_user();
         if let Some(early) = early {
             return self.answer_early(early, meta, decoder, expect_continue);
@@ -286,12 +286,13 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    /// Runs the handler and queues its reply (a panic becomes a 500).
+    /// Runs the handler and queues its reply (a panic becomes a 500, see [`crate::guard`]).
     fn dispatch(&mut self, ctx: &Ctx<'_>, request: Request, mut meta: ReplyMeta) {
         let seq = self.next_seq - 1;
         // RFC 9112 §9.6-style drain: while shutting down, this is the last request.
         meta.close |= self.draining;
-        let reply = call_guarded(|| ctx.handler.handle(request));
+        let id = RequestId::of(&request, seq);
+        let reply = call_handler(&id, || ctx.handler.handle(request));
         meta.note_user();
         let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
@@ -384,10 +385,8 @@ impl Reading {
     }
 }
 
-/// Calls handler code, turning a panic into a 500 response.
-fn call_guarded<R>(f: impl FnOnce() -> R) -> Result<R, Response> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
-        log::error!("handler panicked; answering 500");
-        Response::error(500)
-    })
+/// Calls the handler (the application's code) on `request` through the
+/// user-code boundary: a panic is logged and becomes a 500 response.
+fn call_handler<R>(request: &RequestId, f: impl FnOnce() -> R) -> Result<R, Response> {
+    guard::call("the request handler", Some(request), f).map_err(|_| Response::error(500))
 }

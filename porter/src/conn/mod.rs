@@ -423,7 +423,7 @@ impl<T: Transport> Conn<T> {
         let head_cx = HeadContext { date_line: ctx.date_line, server_line: ctx.server_line };
         while matches!(self.phase, Phase::Open | Phase::Closing) {
             if self.out.in_flight.is_some() {
-                match self.out.pump_body(scratch, ctx.remote, self.token) {
+                match self.out.pump_body(scratch, (ctx.remote, self.token), &head_cx, self.peer) {
                     Ok(true) if !self.out.wants_sendfile() => self.finish_reply(ctx),
                     Ok(_) => return,
                     // The client was promised bytes that will not come: close.

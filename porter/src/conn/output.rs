@@ -7,6 +7,11 @@
 //! high-water mark, and files go out with sendfile once the buffer is empty, so a
 //! slow reader never makes porter buffer a large body.
 //!
+//! A body reader is the application's code: it is read through
+//! [`crate::guard`]. If it panics before any byte of its reply went out, the
+//! reply becomes a `500` (its head is taken back out of the buffer); after
+//! that, the connection is cut like for any failed body.
+//!
 //! When the server observes replies (access log, metrics), each finished reply
 //! leaves a [`Finished`] record marking where it ends in the buffer; the record
 //! is handed back ([`Output::pop_written`]) once the write reaches that mark.
@@ -14,10 +19,12 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::conn::queue::{ReplyMeta, Slot};
 use crate::event_loop::remote::Remote;
+use crate::guard::{self, Owned, Panicked, RequestId};
 use crate::observe::Finished;
 use crate::proto::encode::{self, Framing, HeadParts};
 use crate::proto::parse::Version;
@@ -47,10 +54,13 @@ pub(crate) struct InFlight {
     pub(crate) status: u16,
     pub(crate) sent_body: u64,
     body: Option<Streaming>,
+    /// Where this reply's head starts in the buffer, while none of it has
+    /// been written (`None` once some has).
+    head_at: Option<usize>,
 }
 
 enum Streaming {
-    Reader { reader: Box<dyn Read + Send>, remaining: Option<u64>, chunked: bool },
+    Reader { reader: Owned<dyn Read + Send>, remaining: Option<u64>, chunked: bool },
     Channel { receiver: Receiver, remaining: Option<u64>, chunked: bool },
     File { file: File, offset: u64, remaining: u64 },
 }
@@ -102,6 +112,11 @@ impl Output {
     /// Records that `n` bytes of [`Output::unwritten`] went out.
     pub(crate) fn consume(&mut self, n: usize) {
         self.written += n;
+        if let Some(flight) = &mut self.in_flight {
+            if flight.head_at.is_some_and(|at| self.written > at) {
+                flight.head_at = None;
+            }
+        }
         if self.written == self.buf.len() {
             self.buf.clear();
             self.written = 0;
@@ -160,6 +175,7 @@ impl Output {
             date_line: cx.date_line,
             server_line: cx.server_line,
         };
+        let head_at = Some(self.buf.len());
         encode::encode_head(&mut self.buf, &head);
         let status = response.status;
         let skip_body = meta.is_head || framing == Framing::NoBody;
@@ -169,7 +185,7 @@ impl Output {
             _ => 0,
         };
         let body = if skip_body { None } else { self.begin_body(response.body.0, framing) };
-        self.in_flight = Some(InFlight { meta, status, sent_body, body });
+        self.in_flight = Some(InFlight { meta, status, sent_body, body, head_at });
     }
 
     /// Copies an in-memory body into the buffer; returns the streaming state otherwise.
@@ -195,18 +211,26 @@ impl Output {
     /// Moves the in-flight body forward into the buffer (readers) as far as the
     /// high-water mark allows. Returns Ok(true) when the reply is complete.
     /// A channel body with no data ready leaves `remote`/`token` to be woken by.
+    /// A reader that panics before anything of the reply went out turns it
+    /// into a 500 (with `cx`); `peer` names the client in the panic's log line.
     pub(crate) fn pump_body(
         &mut self,
         scratch: &mut [u8],
-        remote: &Arc<Remote>,
-        token: Token,
+        (remote, token): (&Arc<Remote>, Token),
+        cx: &HeadContext<'_>,
+        peer: Option<SocketAddr>,
     ) -> Result<bool, BodyFailed> {
         let Some(flight) = self.in_flight.as_mut() else { return Ok(true) };
         let done = match &mut flight.body {
             None => true,
             Some(Streaming::Reader { reader, remaining, chunked }) => {
                 let body = (&mut self.buf, self.written, &mut flight.sent_body);
-                pump_reader(body, reader, remaining, *chunked, scratch)?
+                let request = RequestId::numbered(peer, flight.meta.seq);
+                match pump_reader(body, reader, remaining, *chunked, scratch, &request) {
+                    Ok(pumped) => pumped?,
+                    Err(Panicked) if flight.head_at.is_some() => return Ok(self.answer_500_instead(cx)),
+                    Err(Panicked) => return Err(BodyFailed),
+                }
             }
             Some(Streaming::Channel { receiver, remaining, chunked }) => {
                 let body = (&mut self.buf, self.written, &mut flight.sent_body);
@@ -216,6 +240,16 @@ impl Output {
             Some(Streaming::File { remaining, .. }) => *remaining == 0,
         };
         Ok(done)
+    }
+
+    /// Replaces the in-flight reply, none of which was written, with a 500:
+    /// its head leaves the buffer, its body is dropped. Returns true (the 500
+    /// is complete in the buffer).
+    fn answer_500_instead(&mut self, cx: &HeadContext<'_>) -> bool {
+        let Some(InFlight { meta, head_at: Some(at), .. }) = self.in_flight.take() else { return true };
+        self.buf.truncate(at);
+        self.start_response(Response::error(500), meta, cx);
+        true
     }
 
     /// True when the in-flight body is a file ready for sendfile (buffer drained).
@@ -277,28 +311,33 @@ fn choose_framing(response: &Response, meta: &ReplyMeta) -> Framing {
 /// The output buffer, its written mark, and the reply's body-byte count.
 type BodyOut<'a> = (&'a mut Vec<u8>, usize, &'a mut u64);
 
+/// Pulls the application's reader; the outer error is a panic in it (logged
+/// by the guard), the inner result the body's progress.
 fn pump_reader(
     (buf, written, sent): BodyOut<'_>,
-    reader: &mut Box<dyn Read + Send>,
+    reader: &mut Owned<dyn Read + Send>,
     remaining: &mut Option<u64>,
     chunked: bool,
     scratch: &mut [u8],
-) -> Result<bool, BodyFailed> {
+    request: &RequestId,
+) -> Result<Result<bool, BodyFailed>, Panicked> {
     while buf.len() - written < HIGH_WATER {
         let want = remaining.map_or(STREAM_PIECE, |r| r.min(STREAM_PIECE as u64) as usize).min(scratch.len());
         if want == 0 {
-            return Ok(true);
+            return Ok(Ok(true));
         }
-        let n = match reader.read(&mut scratch[..want]) {
+        let read =
+            guard::call("a response body reader (Body::reader)", Some(request), || reader.read(&mut scratch[..want]))?;
+        let n = match read {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 log::warn!("response body reader failed: {e}");
-                return Err(BodyFailed);
+                return Ok(Err(BodyFailed));
             }
         };
         if n == 0 {
-            return finish_reader(buf, *remaining, chunked);
+            return Ok(finish_reader(buf, *remaining, chunked));
         }
         if chunked {
             encode::encode_chunk(buf, &scratch[..n]);
@@ -310,7 +349,7 @@ fn pump_reader(
             *r -= n as u64;
         }
     }
-    Ok(false)
+    Ok(Ok(false))
 }
 
 fn pump_channel(
