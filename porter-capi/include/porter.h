@@ -96,7 +96,8 @@ typedef struct porter_server porter_server;
 
 // Request and connection limits, in the units named (see the README's table).
 // Fill one with `porter_limits_default`, change fields, pass it to
-// `porter_config_limits`. Every field must be non-zero except `max_body`.
+// `porter_config_limits`, which refuses what porter cannot work with: zero
+// (except `max_body` and `max_trailers`) and timeouts over one year.
 typedef struct {
   // Longest request line in bytes; beyond: 414.
   size_t max_request_line;
@@ -108,7 +109,7 @@ typedef struct {
   uint64_t max_body;
   // Longest chunk-size line of a chunked body; beyond: 400.
   size_t max_chunk_line;
-  // Largest trailer section of a chunked body; beyond: 400.
+  // Largest trailer section of a chunked body (0: no trailers); beyond: 400.
   size_t max_trailers;
   // Most requests parsed ahead of their replies on one connection.
   size_t max_pipelined;
@@ -204,8 +205,9 @@ int porter_limits_default(porter_limits *out);
 
 // Sets every limit from `*limits` (copied; start from `porter_limits_default`).
 //
-// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (a zero field other than
-// `max_body`). Thread-safety: one thread at a time per config.
+// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (a field porter refuses:
+// zero other than `max_body` and `max_trailers`, a timeout over one year;
+// `porter_last_error` names each). Thread-safety: one thread at a time per config.
 int porter_config_limits(porter_config *config, const porter_limits *limits);
 
 // Sets the `Server` header value; null sends no `Server` header. Default `porter`.

@@ -39,7 +39,8 @@ pub struct PorterConfig {
 
 /// Request and connection limits, in the units named (see the README's table).
 /// Fill one with `porter_limits_default`, change fields, pass it to
-/// `porter_config_limits`. Every field must be non-zero except `max_body`.
+/// `porter_config_limits`, which refuses what porter cannot work with: zero
+/// (except `max_body` and `max_trailers`) and timeouts over one year.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct PorterLimits {
@@ -53,7 +54,7 @@ pub struct PorterLimits {
     pub max_body: u64,
     /// Longest chunk-size line of a chunked body; beyond: 400.
     pub max_chunk_line: usize,
-    /// Largest trailer section of a chunked body; beyond: 400.
+    /// Largest trailer section of a chunked body (0: no trailers); beyond: 400.
     pub max_trailers: usize,
     /// Most requests parsed ahead of their replies on one connection.
     pub max_pipelined: usize,
@@ -93,21 +94,10 @@ impl From<&Limits> for PorterLimits {
 }
 
 impl PorterLimits {
+    /// The library's `Limits`, checked by the library (`Limits::validate`):
+    /// its message, naming each refused field, becomes the error.
     fn to_limits(self) -> Result<Limits> {
-        let counts = [
-            self.max_request_line,
-            self.max_head,
-            self.max_headers,
-            self.max_chunk_line,
-            self.max_trailers,
-            self.max_pipelined,
-            self.max_connections,
-        ];
-        let times = [self.header_timeout_ms, self.body_timeout_ms, self.idle_timeout_ms, self.write_timeout_ms];
-        if counts.contains(&0) || times.contains(&0) {
-            return Err(Error::invalid("every limit but max_body must be non-zero"));
-        }
-        Ok(Limits {
+        let limits = Limits {
             max_request_line: self.max_request_line,
             max_head: self.max_head,
             max_headers: self.max_headers,
@@ -120,7 +110,9 @@ impl PorterLimits {
             idle_timeout: Duration::from_millis(self.idle_timeout_ms),
             write_timeout: Duration::from_millis(self.write_timeout_ms),
             max_connections: self.max_connections,
-        })
+        };
+        limits.validate().map_err(|e| Error::invalid(e.to_string()))?;
+        Ok(limits)
     }
 }
 
@@ -323,8 +315,9 @@ pub extern "C" fn porter_limits_default(out: Option<&mut PorterLimits>) -> c_int
 
 /// Sets every limit from `*limits` (copied; start from `porter_limits_default`).
 ///
-/// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (a zero field other than
-/// `max_body`). Thread-safety: one thread at a time per config.
+/// Errors: `PORTER_ERR_NULL`, `PORTER_ERR_INVALID` (a field porter refuses:
+/// zero other than `max_body` and `max_trailers`, a timeout over one year;
+/// `porter_last_error` names each). Thread-safety: one thread at a time per config.
 #[no_mangle]
 pub extern "C" fn porter_config_limits(config: Option<&mut PorterConfig>, limits: Option<&PorterLimits>) -> c_int {
     guard(|| {
@@ -462,11 +455,23 @@ mod tests {
     }
 
     #[test]
-    fn limits_round_trip_and_zero_is_refused() {
+    fn limits_round_trip_and_the_librarys_check_applies() {
         let c = PorterLimits::from(&Limits::default());
         assert_eq!(c.to_limits().unwrap(), Limits::default());
-        assert!(PorterLimits { idle_timeout_ms: 0, ..c }.to_limits().is_err());
-        assert!(PorterLimits { max_body: 0, ..c }.to_limits().is_ok());
+        assert!(PorterLimits { max_body: 0, max_trailers: 0, ..c }.to_limits().is_ok());
+        let refused = [
+            (PorterLimits { idle_timeout_ms: 0, ..c }, "`idle_timeout` must be longer than zero"),
+            (PorterLimits { max_pipelined: 0, ..c }, "`max_pipelined` must be at least 1"),
+            (PorterLimits { write_timeout_ms: u64::MAX, ..c }, "`write_timeout` must be at most"),
+        ];
+        let mut config = porter_config_new();
+        for (limits, message) in refused {
+            let e = format!("{:?}", limits.to_limits().unwrap_err());
+            assert!(e.contains(message), "{e}");
+            let code = porter_config_limits(config.as_deref_mut(), Some(&limits));
+            assert_eq!(code, crate::error::PORTER_ERR_INVALID, "{message}");
+        }
+        porter_config_free(config);
     }
 }
 

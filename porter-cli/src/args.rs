@@ -77,13 +77,11 @@ pub struct Args {
     pub max_body: u64,
 
     /// Seconds a client has to send a whole request head; then 408
-    #[arg(long, value_name = "SECS", default_value_t = porter::Limits::default().header_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = porter::Limits::default().header_timeout.as_secs())]
     pub header_timeout: u64,
 
     /// Seconds an idle keep-alive connection is kept open
-    #[arg(long, value_name = "SECS", default_value_t = porter::Limits::default().idle_timeout.as_secs(),
-          value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = porter::Limits::default().idle_timeout.as_secs())]
     pub idle_timeout: u64,
 
     /// Serve an HTML listing of directories that have no index file
@@ -116,8 +114,7 @@ pub struct Args {
     pub hidden_files: bool,
 
     /// Most open connections per worker thread
-    #[arg(long, value_name = "N", default_value_t = porter::Limits::default().max_connections,
-          value_parser = parse_positive)]
+    #[arg(long, value_name = "N", default_value_t = porter::Limits::default().max_connections)]
     pub max_connections: usize,
 
     /// On SIGTERM or SIGINT, seconds to let requests in flight finish before
@@ -299,7 +296,9 @@ impl Args {
         }
     }
 
-    /// porter's defaults with the limits given on the command line.
+    /// porter's defaults with the limits given on the command line, unchecked:
+    /// `ServerBuilder::build` checks them (`porter::Limits::validate`) and its
+    /// error is what porter reports.
     pub fn limits(&self) -> porter::Limits {
         porter::Limits {
             max_body: self.max_body,
@@ -308,14 +307,6 @@ impl Args {
             max_connections: self.max_connections,
             ..porter::Limits::default()
         }
-    }
-}
-
-fn parse_positive(value: &str) -> Result<usize, String> {
-    match value.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -469,8 +460,8 @@ mod tests {
             &["--listen", "nonsense"][..],
             &["--listen", "127.0.0.1"],
             &["--threads", "-1"],
-            &["--header-timeout", "0"],
-            &["--max-connections", "0"],
+            &["--header-timeout", "-1"],
+            &["--max-connections", "many"],
             &["--max-body", "lots"],
             &["--frobnicate"],
         ] {

@@ -3,7 +3,8 @@
 //! A handler is called on the worker loop that parsed the request, once the body
 //! has been read. It must not block for long: every connection of that loop waits
 //! while it runs. A handler that panics is caught: its client gets a 500 and the
-//! connection and the worker live on.
+//! connection and the worker live on (as for every call into the application's
+//! code: see `crate::guard`).
 
 use crate::request::Request;
 use crate::response::Response;

@@ -41,6 +41,7 @@ mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod guard;
 mod handler;
 mod limits;
 mod listen;
@@ -62,7 +63,7 @@ pub use auth::{Authenticator, BasicAuth, Check, Costly, Protected, Verifying};
 pub use error_pages::ErrorPages;
 pub use files::{media_type, Files};
 pub use handler::{stream_body, Handler, Reply, StreamBody};
-pub use limits::Limits;
+pub use limits::{InvalidLimit, Limits, LimitsError};
 pub use listen::ListenOptions;
 pub use observe::{AccessLog, LogFormat, Metrics};
 pub use path::{CleanPath, PathError};

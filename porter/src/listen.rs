@@ -2,7 +2,9 @@
 //! protocol) and where its sockets come from.
 //!
 //! A socket porter binds itself is bound once per worker with SO_REUSEPORT, so
-//! the kernel spreads connections and each worker owns its listener. A socket
+//! the kernel spreads connections and each worker owns its listener; the first
+//! bind is exclusive, so a port another process holds (another porter too) is
+//! an error ([`crate::sys::socket::Sharing`]). A socket
 //! bound elsewhere (systemd socket activation, [`ServerBuilder::listen_fd`])
 //! cannot be bound again: every worker accepts on a duplicate of it, registered
 //! with `EPOLLEXCLUSIVE` so that one new connection wakes one waiting worker,
@@ -16,7 +18,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use crate::event_loop::Listener;
-use crate::sys::socket;
+use crate::sys::socket::{self, Sharing};
 use crate::tls::TlsConfig;
 
 const BACKLOG: i32 = 4096;
@@ -149,14 +151,16 @@ pub(crate) fn open_all(specs: Vec<Spec>, threads: usize) -> io::Result<Bound> {
     Ok((workers, addrs))
 }
 
-/// One SO_REUSEPORT socket per worker (a plain one with a single worker).
+/// One SO_REUSEPORT socket per worker (a plain one with a single worker). The
+/// first binds exclusively, so an address anyone holds, another porter
+/// included, is an `AddrInUse` error ([`Sharing`]).
 fn bind_each(addr: SocketAddr, threads: usize) -> io::Result<Vec<std::net::TcpListener>> {
-    let reuse_port = threads > 1;
-    let first = socket::bind_listener(addr, reuse_port, BACKLOG).map_err(|e| describe(e, addr))?;
+    let sharing = if threads > 1 { Sharing::First } else { Sharing::Alone };
+    let first = socket::bind_listener(addr, sharing, BACKLOG).map_err(|e| describe(e, addr))?;
     let actual = first.local_addr()?;
     let mut sockets = vec![first];
     for _ in 1..threads {
-        sockets.push(socket::bind_listener(actual, true, BACKLOG).map_err(|e| describe(e, actual))?);
+        sockets.push(socket::bind_listener(actual, Sharing::Joining, BACKLOG).map_err(|e| describe(e, actual))?);
     }
     Ok(sockets)
 }

@@ -55,7 +55,7 @@ impl Request {
     /// }
     /// ```
     pub fn defer(&self) -> (Reply, Responder) {
-        let pending = Arc::new(Pending::default());
+        let pending = Arc::new(Pending::new(crate::guard::RequestId::of(self, self.origin.seq)));
         let responder = Responder::new(self.origin.clone(), pending.clone());
         (Reply(ReplyKind::Later { seq: self.origin.seq, pending }), responder)
     }

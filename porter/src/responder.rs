@@ -9,22 +9,25 @@
 //! Cancellation: when the client goes away (or its connection is closed for a
 //! timeout or shutdown) every pending request is cancelled: [`Responder::is_cancelled`]
 //! turns true and a callback registered with [`Responder::on_cancel`] runs (on
-//! the loop thread: keep it short). An answer to a cancelled request is dropped.
+//! the loop thread: keep it short, and a panic in it is caught by
+//! [`crate::guard`]). An answer to a cancelled request is dropped.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::event_loop::remote::{Message, Remote};
+use crate::guard::{self, Owned, RequestId};
 use crate::handler::{Reply, ReplyKind};
 use crate::response::Response;
 use crate::sys::poller::Token;
 
-type Callback = Box<dyn FnOnce() + Send>;
+/// A cancellation callback: the application's, dropped inside the boundary
+/// if it never runs (its captures may be dropped on the loop thread).
+type Callback = Owned<dyn FnOnce() + Send>;
 type Restyle = Box<dyn FnOnce(Response) -> Response + Send>;
 
 /// The state a pending request shares between its loop and its responder.
-#[derive(Default)]
 pub(crate) struct Pending {
     cancelled: AtomicBool,
     on_cancel: Mutex<Option<Callback>>,
@@ -32,6 +35,8 @@ pub(crate) struct Pending {
     user: Mutex<Option<Box<str>>>,
     /// What the wrapping handlers do to the answer when it arrives.
     restyle: Mutex<Option<Restyle>>,
+    /// The request, for the log line of a panicking callback.
+    request: RequestId,
 }
 
 impl fmt::Debug for Pending {
@@ -41,16 +46,25 @@ impl fmt::Debug for Pending {
 }
 
 impl Pending {
-    /// Marks the request cancelled and runs its callback, once.
+    pub(crate) fn new(request: RequestId) -> Self {
+        Pending {
+            cancelled: AtomicBool::new(false),
+            on_cancel: Mutex::new(None),
+            user: Mutex::new(None),
+            restyle: Mutex::new(None),
+            request,
+        }
+    }
+
+    /// Marks the request cancelled and runs its callback, once, inside the
+    /// user-code boundary (a panic there is logged and goes no further).
     pub(crate) fn cancel(&self) {
         if self.cancelled.swap(true, Ordering::AcqRel) {
             return;
         }
         let callback = self.on_cancel.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(callback) = callback {
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
-                log::error!("a cancellation callback panicked");
-            }
+        if let Some(callback) = callback.and_then(Owned::take) {
+            let _ = guard::call("a cancellation callback (Responder::on_cancel)", Some(&self.request), callback);
         }
     }
 
@@ -147,15 +161,16 @@ impl Responder {
         self.pending.is_cancelled()
     }
 
-    /// Runs `callback` when the request is cancelled (at once if it already is).
-    /// It runs on the loop thread, so it must not block.
+    /// Runs `callback` when the request is cancelled (at once, on this thread,
+    /// if it already is). It runs on the loop thread, so it must not block; a
+    /// panic in it is caught and logged there.
     pub fn on_cancel(&self, callback: impl FnOnce() + Send + 'static) {
         let mut slot = self.pending.on_cancel.lock().unwrap_or_else(PoisonError::into_inner);
         if self.pending.is_cancelled() {
             drop(slot);
             callback();
         } else {
-            *slot = Some(Box::new(callback));
+            *slot = Some(Owned::new(Box::new(callback)));
         }
     }
 }

@@ -204,8 +204,9 @@ pub(crate) enum BodyKind {
     Bytes(Bytes),
     /// Pulled into the output buffer as the socket drains. `len: None` means
     /// unknown length: chunked on HTTP/1.1, close-delimited on HTTP/1.0.
+    /// The application's code: read and dropped through [`crate::guard`].
     Reader {
-        reader: Box<dyn Read + Send>,
+        reader: crate::guard::Owned<dyn Read + Send>,
         len: Option<u64>,
     },
     File {
@@ -229,8 +230,11 @@ impl Body {
     /// A body read from `reader` as the client drains the connection. With `len`
     /// it is sent with Content-Length (the reader must yield exactly that many
     /// bytes, else the connection is closed); without, it is sent chunked.
+    /// A reader that panics (in `read` or in its drop) is caught: its client
+    /// gets a 500 if nothing of the reply was sent yet, else the connection is
+    /// cut; the worker lives on.
     pub fn reader(reader: impl Read + Send + 'static, len: Option<u64>) -> Self {
-        Body(BodyKind::Reader { reader: Box::new(reader), len })
+        Body(BodyKind::Reader { reader: crate::guard::Owned::new(Box::new(reader)), len })
     }
 
     /// A body produced piece by piece on another thread: the returned

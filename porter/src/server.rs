@@ -5,7 +5,8 @@
 //! and no lock is taken on the request path. With one thread no SO_REUSEPORT is
 //! set and [`Server::run`] runs the loop on the caller's thread: no other thread
 //! exists. Sockets are bound in [`ServerBuilder::build`], so a busy port is an
-//! error there, before anything runs.
+//! error there (`AddrInUse`, also against another porter: see
+//! [`crate::sys::socket::Sharing`]), before anything runs.
 //!
 //! HTTPS listeners ([`ServerBuilder::listen_tls`]) run beside plain ones on the
 //! same loops; each carries its rustls configuration, built once and shared by
@@ -90,10 +91,11 @@ impl ShutdownHandle {
     /// Then porter stops accepting, serves the connections the kernel already
     /// accepted, lets requests in flight finish, closes idle connections in an
     /// orderly way (RFC 9112 §9.6), and closes whatever is left `grace` after
-    /// the delay. Returns at once; the workers end by then.
+    /// the delay (each at most [`Limits::MAX_TIMEOUT`]). Returns at once; the
+    /// workers end by then.
     pub fn shutdown(&self, grace: Duration) {
-        let stop_at = Instant::now() + self.delay;
-        let deadline = stop_at + grace;
+        let stop_at = crate::limits::deadline_after(Instant::now(), self.delay);
+        let deadline = crate::limits::deadline_after(stop_at, grace);
         for remote in self.remotes.iter() {
             remote.set_draining();
             remote.send(Message::Shutdown { stop_at, deadline });
@@ -419,10 +421,13 @@ impl ServerBuilder {
     }
 
     /// Binds every address for every worker and returns the server, ready to run.
+    /// Limits that fail [`Limits::validate`] are an `InvalidInput` error
+    /// carrying the [`LimitsError`](crate::LimitsError).
     pub fn build(self, handler: impl Handler) -> io::Result<Server> {
         if let Some(e) = self.error {
             return Err(e);
         }
+        self.limits.validate()?;
         if self.listeners.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "no listen address"));
         }

@@ -237,3 +237,22 @@ fn many_slow_clients_of_one_shared_body_each_get_it_exactly() {
         c.assert_alive("after two shared bodies");
     }
 }
+
+#[test]
+fn a_second_server_on_a_taken_port_fails_and_the_first_serves_on() {
+    // Both with several workers, so both would set SO_REUSEPORT: the kernel would
+    // let the second join the first one's group and split the clients.
+    let first = serve_threads(2, Limits::default(), |_req: Request| Response::text("first"));
+    let addr = first.local_addr();
+    for threads in [2, 1] {
+        let second = porter::Server::bind(addr).threads(threads).build(|_req: Request| Response::text("second"));
+        let e = second.err().unwrap_or_else(|| panic!("a second server ({threads} threads) bound {addr}"));
+        assert_eq!(e.kind(), ErrorKind::AddrInUse, "{e}");
+        assert!(e.to_string().contains(&addr.to_string()), "{e}");
+    }
+    for _ in 0..20 {
+        let mut c = Client::connect(addr);
+        let r = c.round_trip("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        assert_eq!(r.text(), "first");
+    }
+}

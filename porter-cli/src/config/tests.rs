@@ -335,6 +335,15 @@ names = ["a.test"]
             "p.toml:3:45: `max_head` must be at least 1",
         ]
     );
+    // The library's own check (`porter::Limits::validate`), reported at each value.
+    let limits = "[server]\nlimits = { max_trailers = 0, max_pipelined = 0, idle_timeout = \"9999999h\" }\n";
+    assert_eq!(
+        s.errors(&format!("{limits}{LISTEN}[[host]]\nnames = [\"a.test\"]\n")),
+        [
+            "p.toml:2:46: `max_pipelined` must be at least 1",
+            "p.toml:2:64: `idle_timeout` must be at most 31536000 seconds (one year)",
+        ]
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! them all.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -66,41 +67,56 @@ fn server_name(server: &RawServer, diags: &mut Diagnostics) -> Option<Option<Str
     }
 }
 
-/// porter's default limits with the ones given; zero values are refused.
+/// porter's default limits with the ones given, checked by the library
+/// ([`porter::Limits::validate`]): each refused field is reported at its value.
 pub fn limits(raw: &RawLimits, diags: &mut Diagnostics) -> porter::Limits {
     let d = porter::Limits::default();
-    let mut size = |v: &Option<Spanned<Size>>, name: &str, default: u64| -> u64 {
-        let Some(v) = v else { return default };
-        if v.get_ref().0 == 0 {
-            diags.at(v.span(), format!("`{name}` must be at least 1"));
-        }
-        v.get_ref().0
-    };
-    let usize_of = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let size = |v: &Option<Spanned<Size>>, default: u64| v.as_ref().map_or(default, |v| v.get_ref().0);
+    let count =
+        |v: &Option<Spanned<Size>>, default: usize| usize::try_from(size(v, default as u64)).unwrap_or(usize::MAX);
+    let time = |v: &Option<Spanned<Interval>>, default: Duration| v.as_ref().map_or(default, |v| v.get_ref().0);
     let limits = porter::Limits {
-        max_request_line: usize_of(size(&raw.max_request_line, "max_request_line", d.max_request_line as u64)),
-        max_head: usize_of(size(&raw.max_head, "max_head", d.max_head as u64)),
-        max_headers: usize_of(size(&raw.max_headers, "max_headers", d.max_headers as u64)),
-        max_body: size(&raw.max_body, "max_body", d.max_body),
-        max_chunk_line: usize_of(size(&raw.max_chunk_line, "max_chunk_line", d.max_chunk_line as u64)),
-        max_trailers: usize_of(size(&raw.max_trailers, "max_trailers", d.max_trailers as u64)),
-        max_pipelined: usize_of(size(&raw.max_pipelined, "max_pipelined", d.max_pipelined as u64)),
-        max_connections: usize_of(size(&raw.max_connections, "max_connections", d.max_connections as u64)),
-        ..d
+        max_request_line: count(&raw.max_request_line, d.max_request_line),
+        max_head: count(&raw.max_head, d.max_head),
+        max_headers: count(&raw.max_headers, d.max_headers),
+        max_body: size(&raw.max_body, d.max_body),
+        max_chunk_line: count(&raw.max_chunk_line, d.max_chunk_line),
+        max_trailers: count(&raw.max_trailers, d.max_trailers),
+        max_pipelined: count(&raw.max_pipelined, d.max_pipelined),
+        header_timeout: time(&raw.header_timeout, d.header_timeout),
+        body_timeout: time(&raw.body_timeout, d.body_timeout),
+        idle_timeout: time(&raw.idle_timeout, d.idle_timeout),
+        write_timeout: time(&raw.write_timeout, d.write_timeout),
+        max_connections: count(&raw.max_connections, d.max_connections),
     };
-    let mut time = |v: &Option<Spanned<Interval>>, name: &str, default: Duration| -> Duration {
-        let Some(v) = v else { return default };
-        if v.get_ref().0.is_zero() {
-            diags.at(v.span(), format!("`{name}` must be longer than zero"));
-        }
-        v.get_ref().0
-    };
-    porter::Limits {
-        header_timeout: time(&raw.header_timeout, "header_timeout", limits.header_timeout),
-        body_timeout: time(&raw.body_timeout, "body_timeout", limits.body_timeout),
-        idle_timeout: time(&raw.idle_timeout, "idle_timeout", limits.idle_timeout),
-        write_timeout: time(&raw.write_timeout, "write_timeout", limits.write_timeout),
-        ..limits
+    if let Err(e) = limits.validate() {
+        // A refused field was given (the defaults pass): its span is known.
+        let mut found: Vec<_> =
+            e.problems().iter().map(|p| (field_span(raw, p.field()).unwrap_or(0..0), p.to_string())).collect();
+        found.sort_by_key(|(span, _)| span.start); // in file order
+        found.into_iter().for_each(|(span, message)| diags.at(span, message));
+    }
+    limits
+}
+
+/// Where `[server.limits]` gives the field named `field`.
+fn field_span(raw: &RawLimits, field: &str) -> Option<Range<usize>> {
+    let size = |v: &Option<Spanned<Size>>| v.as_ref().map(Spanned::span);
+    let time = |v: &Option<Spanned<Interval>>| v.as_ref().map(Spanned::span);
+    match field {
+        "max_request_line" => size(&raw.max_request_line),
+        "max_head" => size(&raw.max_head),
+        "max_headers" => size(&raw.max_headers),
+        "max_body" => size(&raw.max_body),
+        "max_chunk_line" => size(&raw.max_chunk_line),
+        "max_trailers" => size(&raw.max_trailers),
+        "max_pipelined" => size(&raw.max_pipelined),
+        "max_connections" => size(&raw.max_connections),
+        "header_timeout" => time(&raw.header_timeout),
+        "body_timeout" => time(&raw.body_timeout),
+        "idle_timeout" => time(&raw.idle_timeout),
+        "write_timeout" => time(&raw.write_timeout),
+        _ => None,
     }
 }
 

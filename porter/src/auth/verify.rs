@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::{Check, Costly, Verifying};
-use crate::conn::input::call_guarded;
+use crate::guard;
 use crate::handler::{Handler, Reply};
 use crate::request::Request;
 use crate::responder::Responder;
@@ -106,17 +106,23 @@ fn run(task: Task) {
             return responder.respond(Response::error(503));
         }
         let verifying = Verifying { responder: &responder };
-        match call_guarded(|| job(&verifying)) {
+        match guarded("a costly authentication check", || job(&verifying)) {
             Ok(Check::Costly(Costly(next))) => job = next,
             Ok(Check::Accept(_)) if responder.is_cancelled() => return responder.respond(Response::error(503)),
             Ok(Check::Accept(user)) => {
                 if let Some(user) = user {
                     responder.set_user(user);
                 }
-                let reply = call_guarded(|| then.handle(request)).unwrap_or_else(Reply::from);
+                let reply = guarded("the request handler", || then.handle(request)).unwrap_or_else(Reply::from);
                 return responder.follow(reply);
             }
             Ok(Check::Refuse(refused)) | Err(refused) => return responder.respond(refused),
         }
     }
+}
+
+/// Runs the application's code through the user-code boundary
+/// ([`crate::guard`]): a panic is logged and becomes a 500.
+fn guarded<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, Response> {
+    guard::call(what, None, f).map_err(|_| Response::error(500))
 }

@@ -8,13 +8,12 @@
 //! handler declined (an early answer) is drained the same way, or the connection
 //! is closed.
 
-use std::panic::{self, AssertUnwindSafe};
-
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::queue::{ReplyMeta, Slot};
 use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
+use crate::guard::{self, RequestId};
 use crate::handler::{Reply, ReplyKind};
 use crate::observe::LogInfo;
 use crate::proto::body::Decoder;
@@ -123,10 +122,11 @@ impl<T: Transport> Conn<T> {
             BodyKind::Length(n) => Decoder::length(n),
             BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
         };
-        let streams = call_guarded(|| ctx.handler.streams_body(&request)).unwrap_or(false);
+        let id = RequestId::of(&request, meta.seq);
+        let streams = call_handler(&id, || ctx.handler.streams_body(&request)).unwrap_or(false);
         // The handler's own refusal from the head (a 405, a 401) comes first:
         // it says more than a 413 would, and neither reads the body.
-        let early = call_guarded(|| ctx.handler.before_body(&request)).unwrap_or_else(Some);
+        let early = call_handler(&id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
         meta.note_user();
         let too_large = matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body);
         if let Some(early) = early {
@@ -294,13 +294,14 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    /// Runs the handler and queues its reply (a panic becomes a 500).
+    /// Runs the handler and queues its reply (a panic becomes a 500, see [`crate::guard`]).
     fn dispatch(&mut self, ctx: &Ctx<'_>, request: Request, mut meta: ReplyMeta) {
         let seq = self.next_seq - 1;
         // RFC 9112 §9.6-style drain: once a shutdown is asked (from its lame-duck
         // period on), this is the connection's last request.
         meta.close |= self.draining || ctx.remote.is_draining();
-        let reply = call_guarded(|| ctx.handler.handle(request));
+        let id = RequestId::of(&request, seq);
+        let reply = call_handler(&id, || ctx.handler.handle(request));
         meta.note_user();
         let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
@@ -419,10 +420,8 @@ impl Reading {
     }
 }
 
-/// Calls handler code, turning a panic into a 500 response.
-pub(crate) fn call_guarded<R>(f: impl FnOnce() -> R) -> Result<R, Response> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|_| {
-        log::error!("handler panicked; answering 500");
-        Response::error(500)
-    })
+/// Calls the handler (the application's code) on `request` through the
+/// user-code boundary: a panic is logged and becomes a 500 response.
+fn call_handler<R>(request: &RequestId, f: impl FnOnce() -> R) -> Result<R, Response> {
+    guard::call("the request handler", Some(request), f).map_err(|_| Response::error(500))
 }

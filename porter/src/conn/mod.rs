@@ -38,7 +38,7 @@ use bytes::BytesMut;
 
 use crate::event_loop::remote::Remote;
 use crate::handler::Handler;
-use crate::limits::Limits;
+use crate::limits::{deadline_after, Limits};
 use crate::observe::{self, Finished, Observer};
 use crate::proto::parse::HeadScan;
 use crate::responder::Pending;
@@ -156,7 +156,7 @@ impl<T: Transport> Conn<T> {
             writable: true,
             hangup: false,
             timer: TimerKind::Header,
-            deadline: Some(now + limits.header_timeout),
+            deadline: Some(deadline_after(now, limits.header_timeout)),
             head_started: false,
             peer_eof: false,
             client_left: false,
@@ -453,7 +453,7 @@ impl<T: Transport> Conn<T> {
         let head_cx = HeadContext { date_line: ctx.date_line, server_line: ctx.server_line };
         while matches!(self.phase, Phase::Open | Phase::Closing) {
             if self.out.in_flight.is_some() {
-                match self.out.pump_body(scratch, ctx.remote, self.token) {
+                match self.out.pump_body(scratch, (ctx.remote, self.token), &head_cx, self.peer) {
                     Ok(true) => self.finish_reply(ctx),
                     Ok(_) => return,
                     // The client was promised bytes that will not come: close.
@@ -529,7 +529,7 @@ impl<T: Transport> Conn<T> {
         progress.head_started = std::mem::take(&mut self.head_started);
         if timer::restarts(kind, self.timer, progress) {
             self.timer = kind;
-            self.deadline = timer::timeout_of(kind, limits).map(|d| now + d);
+            self.deadline = timer::timeout_of(kind, limits).map(|d| deadline_after(now, d));
         }
     }
 

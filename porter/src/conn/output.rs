@@ -17,10 +17,16 @@
 //! handed back ([`Output::pop_written`]) once `sent` passes its end; a reply
 //! the connection never finishes is handed back by [`Output::take_unfinished`]
 //! with the body bytes that actually went out.
+//!
+//! A body reader is the application's code: it is read through
+//! [`crate::guard`]. If it panics before any byte of its reply went out, the
+//! reply becomes a `500` (its head is taken back out of the buffer); after
+//! that, the connection is cut like for any failed body.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, IoSlice, Read};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
@@ -29,6 +35,7 @@ use crate::conn::queue::{ReplyMeta, Slot};
 use crate::conn::timer::OutputState;
 use crate::conn::transport::Transport;
 use crate::event_loop::remote::Remote;
+use crate::guard::{self, Owned, Panicked, RequestId};
 use crate::observe::Finished;
 use crate::proto::encode::{self, Framing, HeadParts};
 use crate::proto::parse::Version;
@@ -92,7 +99,7 @@ struct Unwritten {
 
 enum Streaming {
     Reader {
-        reader: Box<dyn Read + Send>,
+        reader: Owned<dyn Read + Send>,
         remaining: Option<u64>,
         chunked: bool,
     },
@@ -329,18 +336,27 @@ impl Output {
     /// Moves the in-flight body forward into the buffer (readers) as far as the
     /// high-water mark allows. Returns Ok(true) when the reply is complete.
     /// A channel body with no data ready leaves `remote`/`token` to be woken by.
+    /// A reader that panics before anything of the reply went out turns it
+    /// into a 500 (with `cx`); `peer` names the client in the panic's log line.
     pub(crate) fn pump_body(
         &mut self,
         scratch: &mut [u8],
-        remote: &Arc<Remote>,
-        token: Token,
+        (remote, token): (&Arc<Remote>, Token),
+        cx: &HeadContext<'_>,
+        peer: Option<SocketAddr>,
     ) -> Result<bool, BodyFailed> {
+        let sent = self.sent;
         let Some(flight) = self.in_flight.as_mut() else { return Ok(true) };
         let done = match &mut flight.body {
             None => true,
             Some(Streaming::Reader { reader, remaining, chunked }) => {
                 let body = (&mut self.buf, self.written, &mut flight.extent.payload);
-                pump_reader(body, reader, remaining, *chunked, scratch)?
+                let request = RequestId::numbered(peer, flight.meta.seq);
+                match pump_reader(body, reader, remaining, *chunked, scratch, &request) {
+                    Ok(pumped) => pumped?,
+                    Err(Panicked) if sent <= flight.extent.start => return Ok(self.answer_500_instead(cx)),
+                    Err(Panicked) => return Err(BodyFailed),
+                }
             }
             Some(Streaming::Channel { receiver, remaining, chunked }) => {
                 let body = (&mut self.buf, self.written, &mut flight.extent.payload);
@@ -351,6 +367,18 @@ impl Output {
             Some(Streaming::Shared(shared)) => shared.is_empty(),
         };
         Ok(done)
+    }
+
+    /// Replaces the in-flight reply, none of which was written, with a 500:
+    /// its head leaves the buffer, its body is dropped. Returns true (the 500
+    /// is complete in the buffer).
+    fn answer_500_instead(&mut self, cx: &HeadContext<'_>) -> bool {
+        let Some(InFlight { meta, extent, .. }) = self.in_flight.take() else { return true };
+        // The head's first byte sits this far behind the written mark.
+        let unsent = usize::try_from(extent.start - self.sent).unwrap_or(usize::MAX);
+        self.buf.truncate(self.written.saturating_add(unsent));
+        self.start_response(Response::error(500), meta, cx);
+        true
     }
 
     /// Ends the in-flight reply. When `observed`, its record is kept until
@@ -404,28 +432,33 @@ fn choose_framing(response: &Response, meta: &ReplyMeta) -> Framing {
 /// The output buffer, its written mark, and the reply's body-byte count.
 type BodyOut<'a> = (&'a mut Vec<u8>, usize, &'a mut u64);
 
+/// Pulls the application's reader; the outer error is a panic in it (logged
+/// by the guard), the inner result the body's progress.
 fn pump_reader(
     (buf, written, sent): BodyOut<'_>,
-    reader: &mut Box<dyn Read + Send>,
+    reader: &mut Owned<dyn Read + Send>,
     remaining: &mut Option<u64>,
     chunked: bool,
     scratch: &mut [u8],
-) -> Result<bool, BodyFailed> {
+    request: &RequestId,
+) -> Result<Result<bool, BodyFailed>, Panicked> {
     while buf.len() - written < HIGH_WATER {
         let want = remaining.map_or(STREAM_PIECE, |r| r.min(STREAM_PIECE as u64) as usize).min(scratch.len());
         if want == 0 {
-            return Ok(true);
+            return Ok(Ok(true));
         }
-        let n = match reader.read(&mut scratch[..want]) {
+        let read =
+            guard::call("a response body reader (Body::reader)", Some(request), || reader.read(&mut scratch[..want]))?;
+        let n = match read {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 log::warn!("response body reader failed: {e}");
-                return Err(BodyFailed);
+                return Ok(Err(BodyFailed));
             }
         };
         if n == 0 {
-            return finish_reader(buf, *remaining, chunked);
+            return Ok(finish_reader(buf, *remaining, chunked));
         }
         if chunked {
             encode::encode_chunk(buf, &scratch[..n]);
@@ -437,7 +470,7 @@ fn pump_reader(
             *r -= n as u64;
         }
     }
-    Ok(false)
+    Ok(Ok(false))
 }
 
 fn pump_channel(

@@ -47,7 +47,13 @@ impl Sink {
             Sink::LogCrate => {
                 for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                     // Escaped lines are ASCII; lossy conversion never alters them.
-                    log::info!(target: "porter::access", "{}", String::from_utf8_lossy(line));
+                    // The logger is the application's: a panic in it loses this
+                    // line, not the writer thread (see `crate::guard`).
+                    let _ = crate::guard::call(
+                        "the access log's logger (AccessLog::log_crate)",
+                        None,
+                        || log::info!(target: "porter::access", "{}", String::from_utf8_lossy(line)),
+                    );
                 }
                 Ok(())
             }

@@ -1,4 +1,5 @@
-//! Sockets: bind a non-blocking listener (optionally SO_REUSEPORT, one per worker),
+//! Sockets: bind a non-blocking listener (alone, or one of a SO_REUSEPORT group
+//! of one per worker, see [`Sharing`]),
 //! adopt one bound elsewhere (inherited, or made by the caller) and duplicate it
 //! for each worker, accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`,
 //! send a reply head with MSG_MORE when a file body follows it, and send
@@ -12,19 +13,48 @@ use rustix::fs::OFlags;
 use rustix::io::FdFlags;
 use rustix::net::{self, AddressFamily, SocketFlags, SocketType};
 
-/// Opens a non-blocking, close-on-exec listening socket on `addr`.
+/// How a listening socket shares its address with porter's other workers.
 ///
-/// With `reuse_port`, several listeners (one per worker loop) may bind the same
-/// address and the kernel spreads new connections among them.
-pub(crate) fn bind_listener(addr: SocketAddr, reuse_port: bool, backlog: i32) -> io::Result<TcpListener> {
+/// A taken port must be an error, even against another porter, while one
+/// porter's workers share it. Linux lets a socket bind an address that
+/// SO_REUSEPORT sockets hold only if it sets SO_REUSEPORT itself (and has the
+/// same user): so a second porter binding its workers with SO_REUSEPORT would
+/// silently join the first one's group and take half its clients. Hence the
+/// first socket of a group binds **without** SO_REUSEPORT, which the kernel
+/// refuses (`EADDRINUSE`) if anything at all holds the address, and sets
+/// SO_REUSEPORT only after its bind, before `listen`, so that it forms the
+/// group the other workers' sockets join. Every porter's first bind being
+/// exclusive, a second porter's first bind fails while the first porter holds
+/// any socket there, and of two starting at once one wins: no race window (a
+/// probe socket bound and closed before the real binds would leave one).
+/// (nginx's `reuseport` binds every socket with SO_REUSEPORT, so a second
+/// nginx does join; porter does not follow it there.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sharing {
+    /// The only socket on the address (one worker): no SO_REUSEPORT.
+    Alone,
+    /// The first of a group: an exclusive bind, then SO_REUSEPORT for the others.
+    First,
+    /// Joins the group a `First` socket of this server formed.
+    Joining,
+}
+
+/// Opens a non-blocking, close-on-exec listening socket on `addr`, alone or as
+/// one of a SO_REUSEPORT group (one per worker loop; the kernel spreads new
+/// connections among them). See [`Sharing`].
+pub(crate) fn bind_listener(addr: SocketAddr, sharing: Sharing, backlog: i32) -> io::Result<TcpListener> {
     let family = if addr.is_ipv4() { AddressFamily::INET } else { AddressFamily::INET6 };
     let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
     let fd: OwnedFd = net::socket_with(family, SocketType::STREAM, flags, None)?;
     net::sockopt::set_socket_reuseaddr(&fd, true)?;
-    if reuse_port {
+    if sharing == Sharing::Joining {
         net::sockopt::set_socket_reuseport(&fd, true)?;
     }
     net::bind(&fd, &addr)?;
+    if sharing == Sharing::First {
+        // After the exclusive bind, before listen (which forms the group).
+        net::sockopt::set_socket_reuseport(&fd, true)?;
+    }
     net::listen(&fd, backlog)?;
     Ok(TcpListener::from(fd))
 }
