@@ -67,8 +67,19 @@ const SCRATCH: usize = 64 * 1024;
 
 const WAKER_TOKEN: Token = Token(u32::MAX as u64);
 
+/// Listener tokens sit below the waker's, above every connection's.
+const MAX_LISTENERS: usize = (u32::MAX - 1 - FIRST_RESERVED) as usize;
+
 fn listener_token(i: usize) -> Token {
     Token::new(u32::MAX - 1 - i as u32, 0)
+}
+
+/// Registers listener number `i` with the poller.
+fn register_listener(poller: &Poller, listener: &Listener, i: usize) -> io::Result<()> {
+    match listener.shared {
+        true => poller.add_shared_listener(&listener.socket, listener_token(i)),
+        false => poller.add_reader(&listener.socket, listener_token(i)),
+    }
 }
 
 /// What every loop of a server shares (read-only).
@@ -77,8 +88,6 @@ pub(crate) struct LoopConfig {
     pub(crate) limits: Limits,
     /// `Server: ...\r\n`, or empty.
     pub(crate) server_line: Vec<u8>,
-    /// The access log and metrics, if configured.
-    pub(crate) observe: ObserveConfig,
 }
 
 /// A listening socket and how to speak on it (TLS configuration, PROXY
@@ -110,7 +119,9 @@ enum Entry {
 /// A worker's loop.
 pub(crate) struct EventLoop {
     poller: Poller,
-    listeners: Vec<Listener>,
+    /// Indexed by listener token: a closed listener leaves its place empty
+    /// (reused by the next one opened), so the others keep their tokens.
+    listeners: Vec<Option<Listener>>,
     conns: Slots<Entry>,
     timers: Timers,
     again: Vec<Token>,
@@ -130,20 +141,23 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub(crate) fn new(listeners: Vec<Listener>, config: Arc<LoopConfig>, remote: Arc<Remote>) -> io::Result<Self> {
+    /// A loop accepting on `listeners`; `observe` (the access log and
+    /// metrics) is read once, here: later changes come as messages.
+    pub(crate) fn new(
+        listeners: Vec<Listener>,
+        config: Arc<LoopConfig>,
+        observe: &ObserveConfig,
+        remote: Arc<Remote>,
+    ) -> io::Result<Self> {
         let poller = Poller::new(1024)?;
         poller.add_reader(remote.waker(), WAKER_TOKEN)?;
         for (i, l) in listeners.iter().enumerate() {
-            if l.shared {
-                poller.add_shared_listener(&l.socket, listener_token(i))?;
-            } else {
-                poller.add_reader(&l.socket, listener_token(i))?;
-            }
+            register_listener(&poller, l, i)?;
         }
-        let observer = Observer::new(&config.observe);
+        let observer = Observer::new(observe);
         Ok(EventLoop {
             poller,
-            listeners,
+            listeners: listeners.into_iter().map(Some).collect(),
             conns: Slots::new(),
             timers: Timers::default(),
             again: Vec::new(),
@@ -271,6 +285,10 @@ impl EventLoop {
                 }
                 Message::Wake { token } => touched.push(token),
                 Message::Shutdown { deadline } => self.begin_shutdown(deadline),
+                Message::AddListener(listener) => self.add_listener(listener),
+                Message::SetListenOptions { addr, options } => self.set_listen_options(addr, options),
+                Message::RemoveListener { addr } => self.remove_listener(addr),
+                Message::SetAccessLog(log) => self.set_access_log(log),
             }
         }
         self.inbox = inbox;
@@ -357,7 +375,9 @@ impl EventLoop {
     fn accept_all(&mut self) {
         self.accept_pending = false;
         for i in 0..self.listeners.len() {
-            self.accept_from(i);
+            if self.listeners[i].is_some() {
+                self.accept_from(i);
+            }
         }
     }
 
@@ -367,7 +387,8 @@ impl EventLoop {
                 // Resumed when a connection is freed; clients wait in the backlog.
                 return;
             }
-            match socket::accept(&self.listeners[i].socket) {
+            let Some(listener) = &self.listeners[i] else { return };
+            match socket::accept(&listener.socket) {
                 Ok((stream, peer)) => self.add_connection(stream, peer, i),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if socket::is_transient_accept_error(&e) => continue,
@@ -388,14 +409,14 @@ impl EventLoop {
 
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
         let Some(token) = self.conns.next_token() else { return };
-        let Listener { options, addr, .. } = &self.listeners[listener];
+        let Some(Listener { options, addr, .. }) = &self.listeners[listener] else { return };
         // A wildcard listener's connections learn their own address at their
         // first request (`Conn::local_addr`), not here: no syscall per accept.
         let local = Some(*addr);
         // An HTTPS listener's connection starts its handshake with its first read.
         let stream = match &options.tls {
             None => Stream::Plain(tcp),
-            Some(config) => match crate::tls::stream::TlsStream::new(tcp, config) {
+            Some(tls) => match crate::tls::stream::TlsStream::new(tcp, &tls.config) {
                 Ok(tls) => Stream::Tls(Box::new(tls)),
                 Err(e) => {
                     log::error!("TLS session: {e}");
@@ -476,7 +497,7 @@ impl EventLoop {
         }
         self.shutdown_deadline = Some(deadline);
         self.accept_pending = false;
-        for listener in self.listeners.drain(..) {
+        for listener in self.listeners.drain(..).flatten() {
             let _ = self.poller.delete(&listener.socket);
         }
         for token in self.conns.tokens() {
@@ -485,6 +506,54 @@ impl EventLoop {
                 self.after_turn(token, after);
                 self.turn(token);
             }
+        }
+    }
+
+    /// Starts accepting on a listener opened while the loop runs (not once
+    /// a shutdown began: the socket is closed).
+    fn add_listener(&mut self, listener: Listener) {
+        if self.shutdown_deadline.is_some() {
+            return;
+        }
+        let free = self.listeners.iter().position(Option::is_none).unwrap_or(self.listeners.len());
+        if free >= MAX_LISTENERS {
+            log::error!("cannot listen on {}: a worker serves at most {MAX_LISTENERS} listeners", listener.addr);
+            return;
+        }
+        if let Err(e) = register_listener(&self.poller, &listener, free) {
+            log::error!("cannot listen on {}: {e}", listener.addr);
+            return;
+        }
+        match self.listeners.get_mut(free) {
+            Some(slot) => *slot = Some(listener),
+            None => self.listeners.push(Some(listener)),
+        }
+        self.accept_pending = true;
+    }
+
+    /// How the listener on `addr` speaks to the connections it accepts from now on.
+    fn set_listen_options(&mut self, addr: SocketAddr, options: crate::listen::Resolved) {
+        if let Some(listener) = self.listeners.iter_mut().flatten().find(|l| l.addr == addr) {
+            listener.options = options;
+        }
+    }
+
+    /// Stops accepting on `addr`: the connections waiting in its backlog are
+    /// accepted first (closing a socket resets them), then it is closed.
+    /// Connections it accepted earlier carry on.
+    fn remove_listener(&mut self, addr: SocketAddr) {
+        let Some(i) = self.listeners.iter().position(|l| l.as_ref().is_some_and(|l| l.addr == addr)) else { return };
+        self.accept_from(i);
+        if let Some(listener) = self.listeners[i].take() {
+            let _ = self.poller.delete(&listener.socket);
+        }
+    }
+
+    /// Replaces the access log: this worker's lines so far go to the old one.
+    fn set_access_log(&mut self, log: Option<Arc<crate::observe::access_log::LogShared>>) {
+        match &mut self.observer {
+            Some(observer) => observer.set_log(log),
+            None => self.observer = Observer::new(&ObserveConfig { log, metrics: None }),
         }
     }
 

@@ -24,6 +24,11 @@
 //!   aws-lc-rs (rustls' default) was measured too and handshakes no faster here
 //!   (`bench/tls.sh`: 0.88x nginx against ring's 0.90x). TLS 1.2 and 1.3 with
 //!   rustls' safe default cipher suites.
+//! - **Certificates change on a running server** (a reload,
+//!   [`ShutdownHandle::listen`](crate::ShutdownHandle::listen)): a listener's
+//!   rustls configuration reads them from a slot that is swapped whole, so
+//!   every handshake from then on gets the new ones, while the session cache
+//!   and ticket keys stay (clients still resume).
 //! - **No rustls logging** (its `logging` feature is off): rustls warns about
 //!   peer mistakes, such as an IP address sent as SNI (what wrk and many
 //!   clients do), once per handshake, and a client could flood the log with them.
@@ -32,7 +37,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -132,15 +137,14 @@ impl TlsConfig {
     }
 
     /// The rustls configuration for one listener (shared by all its workers).
-    pub(crate) fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
+    pub(crate) fn server_config(&self) -> io::Result<ServerTls> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let resolver =
-            SniResolver { default: self.default.clone(), by_name: self.by_name.clone(), strict: self.strict_sni };
+        let certs = Arc::new(CertSlot(RwLock::new(Arc::new(self.resolver()))));
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(tls_error)?
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver));
+            .with_cert_resolver(certs.clone());
         // RFC 7301: the one application protocol porter speaks.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
@@ -149,7 +153,38 @@ impl TlsConfig {
         // default of two costs ~10% of the new-connection rate, bench/tls.sh);
         // RFC 8446 §C.4: a client resumes each later connection with a new one.
         config.send_tls13_tickets = 1;
-        Ok(Arc::new(config))
+        Ok(ServerTls { config: Arc::new(config), certs })
+    }
+
+    fn resolver(&self) -> SniResolver {
+        SniResolver { default: self.default.clone(), by_name: self.by_name.clone(), strict: self.strict_sni }
+    }
+}
+
+/// A listener's rustls configuration, and the slot it reads certificates from.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerTls {
+    pub(crate) config: Arc<ServerConfig>,
+    certs: Arc<CertSlot>,
+}
+
+impl ServerTls {
+    /// Every handshake from now on gets `tls`'s certificates (and SNI
+    /// strictness); the session cache and ticket keys stay.
+    pub(crate) fn set_certificates(&self, tls: &TlsConfig) {
+        *self.certs.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(tls.resolver());
+    }
+}
+
+/// The certificates a listener serves now (a read lock per handshake, which
+/// costs far less than the handshake).
+#[derive(Debug)]
+struct CertSlot(RwLock<Arc<SniResolver>>);
+
+impl ResolvesServerCert for CertSlot {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let current = self.0.read().unwrap_or_else(PoisonError::into_inner).clone();
+        current.resolve(hello)
     }
 }
 
