@@ -4,7 +4,8 @@
 //! (`porter::Files` for `--root`, else the embedded `demo` site; with
 //! `--config FILE`, the hosts and locations of a `config` file, see `site`),
 //! binds, prints one startup line and runs until SIGTERM or SIGINT (`signals`: a
-//! graceful drain, then exit status 0). `porter check FILE` validates a config
+//! graceful drain, then exit status 0); with `--config`, SIGHUP reloads the
+//! file (`reload`). `porter check FILE` validates a config
 //! file and exits. Every failure is one `porter: ...` line on
 //! stderr (an invalid config file: then one line per problem) and exit status 1
 //! (flag errors: clap's message and status 2).
@@ -12,6 +13,7 @@
 mod args;
 mod config;
 mod demo;
+mod reload;
 mod signals;
 mod site;
 
@@ -40,7 +42,9 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     if let Some(file) = &args.config {
-        return run_until_signalled(config::server(file, args)?, args);
+        let (server, reloader) = config::server(file, args)?;
+        let startup = format!("{} ({})", reloader.serving(), threads(reloader.config.threads));
+        return run_until_signalled(server, args, &startup, Some(reloader));
     }
     match &args.root {
         Some(dir) => {
@@ -67,27 +71,41 @@ fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
         None => server,
     };
     let server = server.build(handler).map_err(|e| e.to_string())?;
-    if !args.quiet {
-        // `local_addrs` lists the plain addresses first, then the HTTPS ones.
-        let plain = args.addrs().len();
-        let urls: Vec<String> = server
-            .local_addrs()
-            .iter()
-            .enumerate()
-            .map(|(i, a)| if i < plain { format!("http://{a}") } else { format!("https://{a}") })
-            .collect();
-        let threads = thread_count(args.threads);
-        let plural = if threads == 1 { "" } else { "s" };
-        eprintln!("porter: serving {what} on {} ({threads} thread{plural})", urls.join(", "));
-    }
-    run_until_signalled(server, args)
+    // `local_addrs` lists the plain addresses first, then the HTTPS ones.
+    let plain = args.addrs().len();
+    let urls: Vec<String> = server
+        .local_addrs()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| if i < plain { format!("http://{a}") } else { format!("https://{a}") })
+        .collect();
+    let startup = format!("serving {what} on {} ({})", urls.join(", "), threads(args.threads));
+    run_until_signalled(server, args, &startup, None)
 }
 
-/// Runs `server` until SIGTERM or SIGINT has drained it (see `signals`).
-fn run_until_signalled(server: Server, args: &Args) -> Result<(), String> {
+/// Takes the signals (see `signals`: SIGHUP reloads the config file through
+/// `reloader`, if there is one), prints the startup line `porter: {startup}`
+/// (unless `--quiet`: once it is out, every signal is handled), and runs
+/// `server` until SIGTERM or SIGINT has drained it.
+fn run_until_signalled(
+    server: Server,
+    args: &Args,
+    startup: &str,
+    reloader: Option<reload::Reloader>,
+) -> Result<(), String> {
     let grace = std::time::Duration::from_secs(args.shutdown_grace);
-    signals::drain_on_signals(server.shutdown_handle(), grace).map_err(|e| format!("signal handling: {e}"))?;
+    signals::drain_on_signals(server.shutdown_handle(), grace, reloader)
+        .map_err(|e| format!("signal handling: {e}"))?;
+    if !args.quiet {
+        eprintln!("porter: {startup}");
+    }
     server.run().map_err(|e| e.to_string())
+}
+
+/// `1 thread`, `4 threads`: the workers porter starts for `--threads N`.
+fn threads(requested: usize) -> String {
+    let n = thread_count(requested);
+    format!("{n} thread{}", if n == 1 { "" } else { "s" })
 }
 
 /// The number of workers porter starts for `--threads N` (0: one per core, as porter decides).
