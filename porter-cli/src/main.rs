@@ -20,13 +20,12 @@ mod site;
 use std::io;
 use std::process::ExitCode;
 
-use clap::Parser;
 use porter::{Handler, Server};
 
 use crate::args::Args;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::from_env();
     if let Some(args::Command::Check { file }) = &args.command {
         return config::check(file);
     }
