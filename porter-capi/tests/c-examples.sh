@@ -20,6 +20,15 @@ fail() { echo "c-examples: $*" >&2; exit 1; }
 
 make -s -C "$here" install PREFIX="$work/prefix" >/dev/null
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+# What is installed: a shared library with its SONAME and its links, both libraries without debug info.
+lib="$work/prefix/lib"
+readelf -d "$lib/libporter.so" | grep -qF 'Library soname: [libporter.so.0]' || fail "libporter.so has no SONAME libporter.so.0"
+[ "$(readlink "$lib/libporter.so")" == libporter.so.0 ] || fail "libporter.so does not link to libporter.so.0"
+[ -f "$(readlink -f "$lib/libporter.so.0")" ] || fail "libporter.so.0 leads to no file"
+for f in "$lib/libporter.so.0" "$lib/libporter.a"; do
+  ! objdump -h "$f" | grep -qE '\.debug_|\.llvmbc' || fail "$f has debug info or LLVM bitcode"
+done
+echo "c-examples: installed $(du -hL "$lib/libporter.so" | cut -f1) libporter.so, $(du -h "$lib/libporter.a" | cut -f1) libporter.a"
 cflags="-O2 -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L"
 for ex in hello embed; do
   # shellcheck disable=SC2046,SC2086
@@ -32,6 +41,7 @@ done
 cc $cflags "$root/examples/c/embed.c" $(pkg-config --cflags --libs porter) -o "$work/embed-shared"
 ldd "$work/hello" | grep -q libporter && fail "hello is not linked statically"
 ldd "$work/embed-shared" | grep -q libporter.so || fail "embed-shared does not use libporter.so"
+readelf -d "$work/embed-shared" | grep -qF 'Shared library: [libporter.so.0]' || fail "embed-shared does not need libporter.so.0"
 
 # start NAME CMD...: runs CMD in the background, waits for "serving on http://ADDR", sets $addr and $pid.
 start() {
