@@ -75,3 +75,9 @@ pub use server::{EmbeddedServer, Server, ServerBuilder, ServerHandle, ShutdownHa
 pub use stream::BodySender;
 pub use tls::TlsConfig;
 pub use upload::BodyReader;
+
+/// The README's Rust programs, compiled by `cargo test --doc` so that none
+/// goes stale (the README says they are complete; this keeps it true).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
