@@ -1,8 +1,9 @@
 //! SIGHUP: `porter --config FILE` re-reads the file. A valid file changes
 //! what new requests see (a new location, a new host), which listeners are
 //! open, the certificates and the access log, while a download under way
-//! finishes intact; an invalid file is reported problem by problem and the
-//! old configuration keeps serving. Without `--config`, SIGHUP is logged and
+//! finishes intact; an invalid file is reported problem by problem, and a
+//! file that cannot be applied (a port taken) is undone; either way the old
+//! configuration keeps serving. Without `--config`, SIGHUP is logged and
 //! ignored: porter keeps serving.
 //!
 //! Each test waits for porter's own log line saying what the reload did (its
@@ -154,6 +155,30 @@ fn listeners_added_open_and_listeners_removed_close() {
     assert_eq!(urls(lines.last().expect("a line")), [second], "{lines:?}");
     wait_until(|| TcpStream::connect(porter.addr).is_err(), "the removed listener refuses connections");
     assert_eq!(get(second, "a.test", "/"), (200, "first".into()));
+}
+
+#[test]
+fn a_file_that_cannot_be_applied_changes_nothing() {
+    let s = Scratch::new("reload-busy");
+    s.write("www/files/a.txt", "a");
+    let file = s.write("porter.toml", config(ONE_HOST));
+    let porter = start(&file);
+    // A port something else holds (without SO_REUSEPORT): porter cannot bind it.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy = holder.local_addr().expect("address");
+    let free: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("address");
+    let listeners = format!("[[listen]]\naddress = \"{free}\"\n\n[[listen]]\naddress = \"{busy}\"\n\n[[host]]");
+    let text = config(TWO_HOSTS).replacen("[[host]]", &listeners, 1);
+    let lines = reload(&porter, &file, &text);
+    let last = lines.last().expect("a line");
+    assert!(last.contains("cannot apply") && last.contains(&busy.to_string()), "{lines:?}");
+    assert!(last.contains("still serving the previous configuration"), "{last}");
+    assert_eq!(get(porter.addr, "a.test", "/new"), (200, "first".into()), "the old site");
+    wait_until(|| TcpStream::connect(free).is_err(), "the listener opened for the failed reload is closed again");
+    // The next valid file applies as usual.
+    let lines = reload(&porter, &file, &config(TWO_HOSTS));
+    assert!(lines.last().expect("a line").contains("SIGHUP: reloaded"), "{lines:?}");
+    assert_eq!(get(porter.addr, "a.test", "/new"), (200, "new location".into()));
 }
 
 /// A self-signed certificate for `localhost`, written as `NAME.pem` and `NAME.key`.
