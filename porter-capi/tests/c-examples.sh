@@ -17,9 +17,21 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "c-examples: $*" >&2; exit 1; }
+# cmd | has [GREP-OPTIONS] PATTERN: like `grep -q`, but reads all its input: under pipefail,
+# `cmd | grep -q` fails at random when grep exits before cmd has written (SIGPIPE).
+has() { grep "$@" >/dev/null; }
 
 make -s -C "$here" install PREFIX="$work/prefix" >/dev/null
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
+# What is installed: a shared library with its SONAME and its links, both libraries without debug info.
+lib="$work/prefix/lib"
+readelf -d "$lib/libporter.so" | has -F 'Library soname: [libporter.so.0]' || fail "libporter.so has no SONAME libporter.so.0"
+[ "$(readlink "$lib/libporter.so")" == libporter.so.0 ] || fail "libporter.so does not link to libporter.so.0"
+[ -f "$(readlink -f "$lib/libporter.so.0")" ] || fail "libporter.so.0 leads to no file"
+for f in "$lib/libporter.so.0" "$lib/libporter.a"; do
+  ! objdump -h "$f" | has -E '\.debug_|\.llvmbc' || fail "$f has debug info or LLVM bitcode"
+done
+echo "c-examples: installed $(du -hL "$lib/libporter.so" | cut -f1) libporter.so, $(du -h "$lib/libporter.a" | cut -f1) libporter.a"
 cflags="-O2 -Wall -Wextra -Werror -std=c11 -D_POSIX_C_SOURCE=200809L"
 for ex in hello embed; do
   # shellcheck disable=SC2046,SC2086
@@ -30,8 +42,9 @@ done
 # The shared library through plain pkg-config, too.
 # shellcheck disable=SC2046,SC2086
 cc $cflags "$root/examples/c/embed.c" $(pkg-config --cflags --libs porter) -o "$work/embed-shared"
-ldd "$work/hello" | grep -q libporter && fail "hello is not linked statically"
-ldd "$work/embed-shared" | grep -q libporter.so || fail "embed-shared does not use libporter.so"
+ldd "$work/hello" | has libporter && fail "hello is not linked statically"
+ldd "$work/embed-shared" | has libporter.so || fail "embed-shared does not use libporter.so"
+readelf -d "$work/embed-shared" | has -F 'Shared library: [libporter.so.0]' || fail "embed-shared does not need libporter.so.0"
 
 # start NAME CMD...: runs CMD in the background, waits for "serving on http://ADDR", sets $addr and $pid.
 start() {
@@ -73,7 +86,7 @@ check_hello() {
     "203.0.113.9:5555"
   expect whoami-no-header "$(proxied "$proxy" '' /whoami)" ""
   # Metrics count what was answered (the first /plaintext above, among others).
-  curl -s "$base/metrics" | grep -qE '^porter_requests_total\{class="2xx"\} [1-9]' || fail "metrics: $(curl -s "$base/metrics")"
+  curl -s "$base/metrics" | has -E '^porter_requests_total\{class="2xx"\} [1-9]' || fail "metrics: $(curl -s "$base/metrics")"
   # The access log: a Combined line per reply, written by porter's writer thread (so: waited for).
   wait_grep '"GET /plaintext HTTP/1.1" 200 13' "$work/access.log" || fail "access log: $(cat "$work/access.log")"
   wait_grep '^203.0.113.9 - - \[.*"GET /whoami HTTP/1.1" 200' "$work/access.log" ||

@@ -6,14 +6,16 @@
 //! directory, binding the port) is checked later, in `main`.
 //!
 //! `--config FILE` takes everything from a config file (see `config`); only
-//! `--quiet` and `--no-access-log` may be given with it, and other flags are
-//! refused as conflicting. `porter check FILE` validates a config file.
+//! the flags in [`WITH_CONFIG`] may be given with it, and every other flag is
+//! refused as conflicting (a new flag too, until it is added there): both the
+//! conflicts and `--config`'s help are made from that list, in [`command`].
+//! `porter check FILE` validates a config file.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 /// porter: serve a directory over HTTP/1.1.
 ///
@@ -23,19 +25,20 @@ use clap::Parser;
 #[command(name = "porter", version)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Args {
-    /// Run the server described by this config file (see porter.example.toml);
-    /// only --quiet and --no-access-log may be given with it
-    #[arg(long, value_name = "FILE", conflicts_with_all = CONFIG_CONFLICTS)]
+    // Its help and conflicts come from WITH_CONFIG (see `command`).
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
 
     /// Address to listen on, as HOST:PORT (repeat for several)
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    /// [default: 127.0.0.1:8080 when no --tls-listen is given either]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     pub listen: Vec<ListenAddr>,
 
-    /// HTTPS address to listen on, as HOST:PORT (repeat for several); beside --listen
+    /// HTTPS address to listen on, as HOST:PORT (repeat for several); beside --listen,
+    /// or alone for HTTPS only
     #[arg(long, value_name = "ADDR", value_parser = parse_listen, requires = "tls_cert")]
     pub tls_listen: Vec<ListenAddr>,
 
@@ -130,28 +133,48 @@ pub struct Args {
     pub drain_delay: u64,
 }
 
-/// The flags a config file replaces (`--config` refuses them).
-const CONFIG_CONFLICTS: [&str; 19] = [
-    "access_log_file",
-    "log_format",
-    "listen",
-    "tls_listen",
-    "tls_cert",
-    "tls_key",
-    "root",
-    "threads",
-    "max_body",
-    "header_timeout",
-    "idle_timeout",
-    "listing",
-    "index",
-    "cache_control",
-    "cache_rules",
-    "no_precompressed",
-    "follow_symlinks",
-    "hidden_files",
-    "max_connections",
-];
+/// The flags that may be given with `--config` (by their ids); a config file
+/// replaces every other one.
+pub const WITH_CONFIG: [&str; 4] = ["quiet", "no_access_log", "shutdown_grace", "drain_delay"];
+
+/// The plain-HTTP address when no listener at all is given.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The command line's definition: [`Args`]' flags, with `--config`'s help and
+/// conflicts made from [`WITH_CONFIG`].
+pub fn command() -> clap::Command {
+    let command = Args::command();
+    let flags: Vec<clap::Id> = command.get_arguments().map(|a| a.get_id().clone()).collect();
+    let allowed: Vec<String> = WITH_CONFIG
+        .iter()
+        .filter_map(|id| command.get_arguments().find(|a| a.get_id() == id))
+        .filter_map(|a| a.get_long().map(|long| format!("--{long}")))
+        .collect();
+    let conflicts = flags.into_iter().filter(|id| id != "config" && !WITH_CONFIG.contains(&id.as_str()));
+    let help = format!(
+        "Run the server described by this config file (see examples/config/porter.toml in porter's \
+         repository); only {} may be given with it",
+        list(&allowed)
+    );
+    command.mut_arg("config", |arg| arg.help(help).conflicts_with_all(conflicts))
+}
+
+impl Args {
+    /// The command line of this process, parsed by [`command`]; a flag error
+    /// ends the process as clap does.
+    pub fn from_env() -> Args {
+        Args::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
 
 /// `porter SUBCOMMAND`.
 #[derive(Debug, clap::Subcommand)]
@@ -231,8 +254,12 @@ pub struct CacheRule {
 pub struct ListenAddr(pub Vec<SocketAddr>);
 
 impl Args {
-    /// Every address to listen on, in the order given.
+    /// Every plain-HTTP address to listen on, in the order given; with no
+    /// --listen and no --tls-listen, 127.0.0.1:8080 (HTTPS alone opens no plain port).
     pub fn addrs(&self) -> Vec<SocketAddr> {
+        if self.listen.is_empty() && self.tls_listen.is_empty() {
+            return DEFAULT_LISTEN.parse().into_iter().collect();
+        }
         self.listen.iter().flat_map(|l| l.0.iter().copied()).collect()
     }
 
@@ -330,15 +357,16 @@ fn parse_listen(value: &str) -> Result<ListenAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use std::path::Path;
 
     fn parse(args: &[&str]) -> Result<Args, clap::Error> {
-        Args::try_parse_from(std::iter::once("porter").chain(args.iter().copied()))
+        let matches = command().try_get_matches_from(std::iter::once("porter").chain(args.iter().copied()))?;
+        Args::from_arg_matches(&matches)
     }
 
     #[test]
     fn command_is_well_formed() {
-        Args::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
@@ -360,7 +388,10 @@ mod tests {
     fn tls_flags_pair_up() {
         let args = parse(&["--tls-listen", "127.0.0.1:8443", "--tls-cert", "a.pem", "--tls-key", "a.key"]).unwrap();
         assert_eq!(args.tls_addrs(), vec!["127.0.0.1:8443".parse::<SocketAddr>().unwrap()]);
-        assert_eq!(args.addrs().len(), 1, "plain HTTP keeps its default listener");
+        assert!(args.addrs().is_empty(), "HTTPS only: no default plain listener");
+        let both =
+            parse(&["--listen", "127.0.0.1:1", "--tls-listen", "127.0.0.1:2", "--tls-cert", "a", "--tls-key", "k"]);
+        assert_eq!(both.unwrap().addrs(), vec!["127.0.0.1:1".parse::<SocketAddr>().unwrap()]);
         let odd = parse(&["--tls-listen", "127.0.0.1:8443", "--tls-cert", "a.pem"]).unwrap();
         assert!(odd.tls_config().unwrap_err().contains("pairs"));
         assert!(parse(&["--tls-listen", "127.0.0.1:8443"]).is_err(), "no certificate");
@@ -414,9 +445,27 @@ mod tests {
     }
 
     #[test]
-    fn config_takes_only_the_logging_flags() {
-        let args = parse(&["--config", "porter.toml", "--quiet", "--no-access-log"]).unwrap();
+    fn config_takes_only_the_flags_its_help_names() {
+        let args = parse(&["--config", "porter.toml", "--quiet", "--no-access-log", "--shutdown-grace", "5"]).unwrap();
         assert_eq!(args.config.as_deref(), Some(std::path::Path::new("porter.toml")));
+        let mut command = command();
+        let help = command.render_help().to_string();
+        assert!(help.contains("only --quiet, --no-access-log and --shutdown-grace may be given with it"), "{help}");
+        // The example the help names is in the repository.
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/porter.toml");
+        assert!(help.contains("examples/config/porter.toml") && example.is_file());
+        // Every other flag conflicts, whichever it is.
+        let config = command.get_arguments().find(|a| a.get_id() == "config").unwrap();
+        let mut conflicting: Vec<&str> =
+            command.get_arg_conflicts_with(config).iter().map(|a| a.get_id().as_str()).collect();
+        let mut others: Vec<&str> = command
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .filter(|id| !["config", "help", "version"].contains(id) && !WITH_CONFIG.contains(id))
+            .collect();
+        conflicting.sort_unstable();
+        others.sort_unstable();
+        assert_eq!(conflicting, others);
         for flag in [
             &["--listen", "127.0.0.1:1"][..],
             &["--root", "."],

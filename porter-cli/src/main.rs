@@ -5,7 +5,9 @@
 //! `--config FILE`, the hosts and locations of a `config` file, see `site`),
 //! raises its open-file limit to the hard limit (as nginx's
 //! `worker_rlimit_nofile` and Go do), binds, prints one startup line and runs
-//! until SIGTERM or SIGINT (`signals`: a graceful drain, then exit status 0). `porter check FILE` validates a config
+//! until SIGTERM or SIGINT (`signals`: a graceful drain, then exit status 0);
+//! with `--config`, SIGHUP reloads the file (`reload`). `porter check FILE`
+//! validates a config
 //! file and exits. Every failure is one `porter: ...` line on
 //! stderr (an invalid config file: then one line per problem) and exit status 1
 //! (flag errors: clap's message and status 2).
@@ -13,19 +15,19 @@
 mod args;
 mod config;
 mod demo;
+mod reload;
 mod signals;
 mod site;
 
 use std::io;
 use std::process::ExitCode;
 
-use clap::Parser;
 use porter::{Handler, Server};
 
 use crate::args::Args;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::from_env();
     if let Some(args::Command::Check { file }) = &args.command {
         return config::check(file);
     }
@@ -42,7 +44,10 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), String> {
     if let Some(file) = &args.config {
-        return run_until_signalled(config::server(file, args)?, args);
+        let (server, reloader) = config::server(file, args)?;
+        let note = capacity_note(&server, reloader.config.limits.max_connections);
+        let startup = format!("{} ({})", reloader.serving(), threads(reloader.config.threads, &note));
+        return run_until_signalled(server, args, &startup, Some(reloader));
     }
     match &args.root {
         Some(dir) => {
@@ -73,29 +78,46 @@ fn serve(args: &Args, handler: impl Handler, what: &str) -> Result<(), String> {
         None => server,
     };
     let server = server.build(handler).map_err(|e| e.to_string())?;
-    if !args.quiet {
-        // `local_addrs` lists the plain addresses first, then the HTTPS ones.
-        let plain = args.addrs().len();
-        let urls: Vec<String> = server
-            .local_addrs()
-            .iter()
-            .enumerate()
-            .map(|(i, a)| if i < plain { format!("http://{a}") } else { format!("https://{a}") })
-            .collect();
-        let threads = thread_count(args.threads);
-        let plural = if threads == 1 { "" } else { "s" };
-        let capacity = capacity_note(&server, args.max_connections);
-        eprintln!("porter: serving {what} on {} ({threads} thread{plural}{capacity})", urls.join(", "));
-    }
-    run_until_signalled(server, args)
+    // `local_addrs` lists the plain addresses first, then the HTTPS ones.
+    let plain = args.addrs().len();
+    let urls: Vec<String> = server
+        .local_addrs()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| if i < plain { format!("http://{a}") } else { format!("https://{a}") })
+        .collect();
+    let startup = format!(
+        "serving {what} on {} ({})",
+        urls.join(", "),
+        threads(args.threads, &capacity_note(&server, args.max_connections))
+    );
+    run_until_signalled(server, args, &startup, None)
 }
 
-/// Runs `server` until SIGTERM or SIGINT has drained it (see `signals`).
-fn run_until_signalled(server: Server, args: &Args) -> Result<(), String> {
+/// Takes the signals (see `signals`: SIGHUP reloads the config file through
+/// `reloader`, if there is one), prints the startup line `porter: {startup}`
+/// (unless `--quiet`: once it is out, every signal is handled), and runs
+/// `server` until SIGTERM or SIGINT has drained it.
+fn run_until_signalled(
+    server: Server,
+    args: &Args,
+    startup: &str,
+    reloader: Option<reload::Reloader>,
+) -> Result<(), String> {
     let grace = std::time::Duration::from_secs(args.shutdown_grace);
-    signals::drain_on_signals(server.shutdown_handle(), grace, server.shutdown_delay())
+    signals::drain_on_signals(server.shutdown_handle(), grace, server.shutdown_delay(), reloader)
         .map_err(|e| format!("signal handling: {e}"))?;
+    if !args.quiet {
+        eprintln!("porter: {startup}");
+    }
     server.run().map_err(|e| e.to_string())
+}
+
+/// `1 thread`, `4 threads`: the workers porter starts for `--threads N`, and
+/// `note` (see [`capacity_note`]).
+fn threads(requested: usize, note: &str) -> String {
+    let n = thread_count(requested);
+    format!("{n} thread{}{note}", if n == 1 { "" } else { "s" })
 }
 
 /// Raises the soft open-file limit to the hard one, so that the workers may

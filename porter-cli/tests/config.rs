@@ -242,14 +242,16 @@ fn check_prints_each_error_with_line_and_column() {
     let f = file.display();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 4, "{stderr}");
+    assert_eq!(lines.len(), 5, "{stderr}");
     assert!(lines[0].starts_with(&format!("{f}:2:11: bad address `nowhere`: ")), "{stderr}");
     assert_eq!(lines[1], format!("{f}:10:10: a location has one kind, but this one has both `root` and `status`"));
+    // The unknown field does not hide the problem beside it in the same host.
+    assert_eq!(lines[2], format!("{f}:15:11: only one host may have `default = true`"));
     assert_eq!(
-        lines[2],
+        lines[3],
         format!("{f}:16:1: unknown field `colour`, expected one of `names`, `default`, `limits`, `error_pages`")
     );
-    assert_eq!(lines[3], format!("porter: 3 errors in {f}"));
+    assert_eq!(lines[4], format!("porter: 4 errors in {f}"));
 
     let out = porter_check(&s.path("absent.toml"));
     assert_eq!(out.status.code(), Some(1));

@@ -77,3 +77,9 @@ pub use stream::BodySender;
 pub use sys::rlimit::{raise_fd_limit, FdLimit};
 pub use tls::TlsConfig;
 pub use upload::BodyReader;
+
+/// The README's Rust programs, compiled by `cargo test --doc` so that none
+/// goes stale (the README says they are complete; this keeps it true).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -15,10 +15,10 @@
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
 
 use crate::event_loop::Listener;
 use crate::sys::socket::{self, Sharing};
+use crate::tls::config::ServerTls;
 use crate::tls::TlsConfig;
 
 const BACKLOG: i32 = 4096;
@@ -100,7 +100,25 @@ impl ListenOptions {
     /// once for every address and worker using it).
     pub(crate) fn resolve(&self) -> io::Result<Resolved> {
         let tls = self.tls.as_ref().map(TlsConfig::server_config).transpose()?;
-        Ok(Resolved { tls, proxy_header: self.proxy_protocol.then_some(self.max_proxy_header) })
+        Ok(Resolved { tls, proxy_header: self.proxy_header() })
+    }
+
+    /// These options for a listener that runs with `current`: when both speak
+    /// TLS, the running rustls configuration is kept and its certificates are
+    /// replaced at once (the session cache and ticket keys stay); otherwise,
+    /// as [`ListenOptions::resolve`].
+    pub(crate) fn resolve_over(&self, current: &Resolved) -> io::Result<Resolved> {
+        match (&self.tls, &current.tls) {
+            (Some(tls), Some(running)) => {
+                running.set_certificates(tls);
+                Ok(Resolved { tls: Some(running.clone()), proxy_header: self.proxy_header() })
+            }
+            _ => self.resolve(),
+        }
+    }
+
+    fn proxy_header(&self) -> Option<usize> {
+        self.proxy_protocol.then_some(self.max_proxy_header)
     }
 }
 
@@ -108,7 +126,7 @@ impl ListenOptions {
 #[derive(Clone, Debug)]
 pub(crate) struct Resolved {
     /// `None`: plain HTTP.
-    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) tls: Option<ServerTls>,
     /// `Some(largest v2 header)` on a PROXY protocol listener.
     pub(crate) proxy_header: Option<usize>,
 }

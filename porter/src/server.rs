@@ -23,11 +23,16 @@
 //! fail, then stops accepting and drains (see [`crate::event_loop`]). Each
 //! worker holds at most [`Server::connection_cap`] connections, from the
 //! open-file limit in force at [`ServerBuilder::build`].
+//!
+//! A running server changes through its [`ShutdownHandle`]: listeners opened,
+//! changed (new certificates) or closed, the access log replaced, as a config
+//! reload needs. Each order goes to every worker's inbox; connections accepted
+//! before an order carry on as they began.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -36,7 +41,7 @@ use crate::event_loop::Listener;
 use crate::event_loop::{connection_cap, EventLoop, LoopConfig};
 use crate::handler::Handler;
 use crate::limits::Limits;
-use crate::listen::{self, ListenOptions, Source, Spec};
+use crate::listen::{self, ListenOptions, Resolved, Source, Spec};
 use crate::observe::access_log::LogShared;
 use crate::observe::{AccessLog, Metrics, ObserveConfig};
 use crate::tls::TlsConfig;
@@ -60,6 +65,9 @@ pub struct Server {
     workers: Vec<Vec<Listener>>,
     addrs: Vec<SocketAddr>,
     config: Arc<LoopConfig>,
+    /// Read once by each loop as it starts, then dropped: only the loops hold
+    /// the access log, so replacing it lets the old one end.
+    observe: ObserveConfig,
     shutdown: ShutdownHandle,
 }
 
@@ -72,14 +80,27 @@ pub struct ServerHandle {
     threads: Vec<JoinHandle<io::Result<()>>>,
 }
 
-/// Stops a server from any thread (or a signal-handling thread); cheap to clone.
+/// Stops a server from any thread (or a signal-handling thread), and changes
+/// it while it runs: listeners, the access log; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ShutdownHandle {
     remotes: Arc<[Arc<Remote>]>,
-    /// The access log, while the server (or an unstarted `Server`) holds it.
-    access_log: Option<Weak<LogShared>>,
+    live: Arc<Mutex<Live>>,
     /// The lame-duck period before a graceful shutdown stops accepting.
     delay: Duration,
+}
+
+/// What the handle knows of a server's changeable parts.
+#[derive(Debug)]
+struct Live {
+    /// Every listener's address and options, as the workers have them.
+    listeners: Vec<(SocketAddr, Resolved)>,
+    /// The access log, while the server (or an unstarted `Server`) holds it.
+    access_log: Option<Weak<LogShared>>,
+    /// Counts the access log's dropped lines too.
+    metrics: Option<Metrics>,
+    /// Set by a shutdown or stop: nothing opens any more.
+    ending: bool,
 }
 
 impl ShutdownHandle {
@@ -94,6 +115,7 @@ impl ShutdownHandle {
     /// the delay (each at most [`Limits::MAX_TIMEOUT`]). Returns at once; the
     /// workers end by then.
     pub fn shutdown(&self, grace: Duration) {
+        self.live().ending = true;
         let stop_at = crate::limits::deadline_after(Instant::now(), self.delay);
         let deadline = crate::limits::deadline_after(stop_at, grace);
         for remote in self.remotes.iter() {
@@ -105,6 +127,7 @@ impl ShutdownHandle {
     /// Stops every worker at once: open connections are closed, pending
     /// requests cancelled.
     pub fn stop(&self) {
+        self.live().ending = true;
         for remote in self.remotes.iter() {
             remote.stop();
         }
@@ -118,10 +141,93 @@ impl ShutdownHandle {
     /// of your own rather than from a handler. A no-op without a file log
     /// or once the server has ended; on error the old file stays in use.
     pub fn reopen_logs(&self) -> io::Result<()> {
-        match self.access_log.as_ref().and_then(Weak::upgrade) {
+        let log = self.live().access_log.as_ref().and_then(Weak::upgrade);
+        match log {
             Some(log) => log.reopen(),
             None => Ok(()),
         }
+    }
+
+    /// Opens a listener on the running server, every worker accepting on it;
+    /// or, when the server listens on `addr` already, changes how that
+    /// listener speaks (its TLS certificates, the PROXY protocol) to the
+    /// connections it accepts from now on; those accepted before keep theirs.
+    /// Returns the address (port 0 gives a free port, as in
+    /// [`ServerBuilder::listen`]). Fails when the port cannot be bound, the
+    /// TLS configuration cannot be built, or a shutdown began.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// let server = porter::Server::bind("127.0.0.1:8080").build(|_req| porter::Response::text("hi"))?;
+    /// let control = server.shutdown_handle();
+    /// let server = server.spawn()?;
+    /// control.listen("127.0.0.1:8081".parse().unwrap(), porter::ListenOptions::new())?;
+    /// control.stop_listening("127.0.0.1:8080".parse().unwrap())?;
+    /// # server.stop() }
+    /// ```
+    pub fn listen(&self, addr: SocketAddr, options: ListenOptions) -> io::Result<SocketAddr> {
+        let mut live = self.live();
+        if live.ending {
+            return Err(io::Error::other("the server is shutting down"));
+        }
+        if let Some((_, current)) = live.listeners.iter_mut().find(|(a, _)| *a == addr) {
+            *current = options.resolve_over(current)?;
+            for remote in self.remotes.iter() {
+                remote.send(Message::SetListenOptions { addr, options: current.clone() });
+            }
+            return Ok(addr);
+        }
+        let spec = Spec { source: Source::Bind(addr), options: options.resolve()? };
+        let resolved = spec.options.clone();
+        let (workers, addrs) = listen::open_all(vec![spec], self.remotes.len())?;
+        for (remote, listener) in self.remotes.iter().zip(workers.into_iter().flatten()) {
+            remote.send(Message::AddListener(listener));
+        }
+        let bound = addrs.first().copied().ok_or_else(|| io::Error::other("no socket bound"))?;
+        live.listeners.push((bound, resolved));
+        Ok(bound)
+    }
+
+    /// Closes the listener on `addr`: the connections waiting to be accepted
+    /// are accepted first, and every connection accepted there carries on.
+    /// Fails with `NotFound` when the server does not listen on `addr`.
+    pub fn stop_listening(&self, addr: SocketAddr) -> io::Result<()> {
+        let mut live = self.live();
+        let Some(at) = live.listeners.iter().position(|(a, _)| *a == addr) else {
+            return Err(io::Error::new(io::ErrorKind::NotFound, format!("not listening on {addr}")));
+        };
+        live.listeners.remove(at);
+        for remote in self.remotes.iter() {
+            remote.send(Message::RemoveListener { addr });
+        }
+        Ok(())
+    }
+
+    /// The addresses the server listens on now, in the order opened.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.live().listeners.iter().map(|(addr, _)| *addr).collect()
+    }
+
+    /// Replaces the access log (`None`: stop logging). The new one is opened
+    /// here, so an error (a file that cannot be opened) leaves the old one in
+    /// use. Each worker switches at its next iteration: every line of a reply
+    /// finished before goes to the old log, which then closes once its writer
+    /// has written them.
+    pub fn set_access_log(&self, log: impl Into<Option<AccessLog>>) -> io::Result<()> {
+        let mut live = self.live();
+        let observe = observe_config(log.into(), live.metrics.clone())?;
+        if let Some(old) = live.access_log.as_ref().and_then(Weak::upgrade) {
+            old.retire();
+        }
+        live.access_log = observe.log.as_ref().map(Arc::downgrade);
+        for remote in self.remotes.iter() {
+            remote.send(Message::SetAccessLog(observe.log.clone()));
+        }
+        Ok(())
+    }
+
+    fn live(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -179,9 +285,11 @@ impl Server {
         let Some((first, first_remote)) = workers.next() else { return Ok(()) };
         let others: Vec<_> = workers
             .enumerate()
-            .map(|(i, (listeners, remote))| spawn_worker(i + 1, listeners, self.config.clone(), remote))
+            .map(|(i, (listeners, remote))| spawn_worker(i + 1, listeners, self.config.clone(), &self.observe, remote))
             .collect::<io::Result<_>>()?;
-        let result = EventLoop::new(first, self.config, first_remote)?.run();
+        let mut first = EventLoop::new(first, self.config, &self.observe, first_remote)?;
+        drop(self.observe);
+        let result = first.run();
         for handle in others {
             join_worker(handle)?;
         }
@@ -193,7 +301,7 @@ impl Server {
         let remotes = self.shutdown.remotes.clone();
         let mut threads = Vec::new();
         for (i, (listeners, remote)) in self.workers.into_iter().zip(remotes.iter().cloned()).enumerate() {
-            threads.push(spawn_worker(i, listeners, self.config.clone(), remote)?);
+            threads.push(spawn_worker(i, listeners, self.config.clone(), &self.observe, remote)?);
         }
         Ok(ServerHandle { addrs: self.addrs, shutdown: self.shutdown, threads })
     }
@@ -203,14 +311,16 @@ fn spawn_worker(
     index: usize,
     listeners: Vec<Listener>,
     config: Arc<LoopConfig>,
+    observe: &ObserveConfig,
     remote: Arc<Remote>,
 ) -> io::Result<JoinHandle<io::Result<()>>> {
     // The loop is built on its own thread (its poller is not `Send`); a setup
     // error comes back before this function returns.
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel(1);
     let loop_remote = remote;
+    let observe = observe.clone();
     let thread = thread::Builder::new().name(format!("porter-{index}")).spawn(move || {
-        let mut event_loop = match EventLoop::new(listeners, config, loop_remote) {
+        let mut event_loop = match EventLoop::new(listeners, config, &observe, loop_remote) {
             Ok(l) => l,
             Err(e) => {
                 let kind = e.kind();
@@ -218,6 +328,7 @@ fn spawn_worker(
                 return Err(io::Error::from(kind));
             }
         };
+        drop(observe);
         let _ = ready_tx.send(Ok(()));
         event_loop.run()
     })?;
@@ -437,15 +548,17 @@ impl ServerBuilder {
         };
         let (workers, addrs) = listen::open_all(self.listeners, threads)?;
         let server_line = self.server_name.as_deref().map_or_else(Vec::new, server_line);
-        let observe = observe_config(self.access_log, self.metrics)?;
+        let observe = observe_config(self.access_log, self.metrics.clone())?;
         let access_log = observe.log.as_ref().map(Arc::downgrade);
         let connection_cap =
             connection_cap(self.limits.max_connections, crate::sys::rlimit::fd_limit(), threads, addrs.len());
-        let config =
-            LoopConfig { handler: Arc::new(handler), limits: self.limits, connection_cap, server_line, observe };
+        let config = LoopConfig { handler: Arc::new(handler), limits: self.limits, connection_cap, server_line };
         let remotes = (0..threads).map(|_| Remote::new().map(Arc::new)).collect::<io::Result<Vec<_>>>()?;
-        let shutdown = ShutdownHandle { remotes: remotes.into(), access_log, delay: self.shutdown_delay };
-        Ok(Server { workers, addrs, config: Arc::new(config), shutdown })
+        let listeners = workers.first().into_iter().flatten().map(|l| (l.addr, l.options.clone())).collect();
+        let live = Live { listeners, access_log, metrics: self.metrics, ending: false };
+        let shutdown =
+            ShutdownHandle { remotes: remotes.into(), live: Arc::new(Mutex::new(live)), delay: self.shutdown_delay };
+        Ok(Server { workers, addrs, config: Arc::new(config), observe, shutdown })
     }
 
     /// Builds and runs the server on this thread (plus `threads - 1` others).
@@ -489,7 +602,7 @@ impl Server {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "an embedded server needs threads(1)"));
         };
         let remote = self.shutdown.remotes[0].clone();
-        let event_loop = EventLoop::new(listeners, self.config, remote)?;
+        let event_loop = EventLoop::new(listeners, self.config, &self.observe, remote)?;
         Ok(EmbeddedServer { event_loop, addrs: self.addrs, shutdown: self.shutdown })
     }
 }

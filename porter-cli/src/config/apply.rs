@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use porter::{ListenOptions, Server, ServerBuilder};
 
-use super::{AccessLog, Config, ListenSource, LocationKind};
+use super::{AccessLog, Config, ListenSource, Listener, LocationKind};
 
 /// The builder for `config`: threads, limits, server name, access log, every
 /// listener, and `metrics` counting when a location shows them.
@@ -20,10 +20,7 @@ pub fn apply(config: &Config, metrics: &porter::Metrics) -> Result<ServerBuilder
         builder = builder.metrics(metrics);
     }
     for listener in &config.listeners {
-        let mut options = ListenOptions::new().proxy_protocol(listener.proxy_protocol);
-        if let Some(tls) = tls_config(&listener.tls)? {
-            options = options.tls(tls);
-        }
+        let options = listen_options(listener)?;
         builder = match &listener.source {
             ListenSource::Address(addrs) => builder.listen_with(&addrs[..], options),
             ListenSource::Systemd => builder.listen_systemd_with(options),
@@ -32,8 +29,35 @@ pub fn apply(config: &Config, metrics: &porter::Metrics) -> Result<ServerBuilder
     Ok(builder)
 }
 
-/// The listeners' URLs in the order `Server::local_addrs` lists them, given those addresses.
-pub fn urls(config: &Config, bound: &[SocketAddr]) -> Vec<String> {
+/// How `listener` speaks: its certificates loaded (PEM files read now) and the PROXY protocol.
+pub fn listen_options(listener: &Listener) -> Result<ListenOptions, String> {
+    let options = ListenOptions::new().proxy_protocol(listener.proxy_protocol);
+    Ok(match tls_config(&listener.tls)? {
+        Some(tls) => options.tls(tls),
+        None => options,
+    })
+}
+
+/// One socket a running server listens on, and the config entry it is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The address as the file gives it (port 0 stays 0); `None`: a socket systemd passed.
+    pub named: Option<SocketAddr>,
+    /// The address bound.
+    pub addr: SocketAddr,
+    /// HTTPS.
+    pub tls: bool,
+}
+
+impl Bound {
+    /// `http://ADDR` or `https://ADDR`.
+    pub fn url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+}
+
+/// Pairs `config`'s listeners with `bound`, the addresses `Server::local_addrs` lists (in the same order).
+pub fn bound(config: &Config, bound: &[SocketAddr]) -> Vec<Bound> {
     let named: usize = config
         .listeners
         .iter()
@@ -44,19 +68,18 @@ pub fn urls(config: &Config, bound: &[SocketAddr]) -> Vec<String> {
         .sum();
     // Systemd passes as many sockets as it likes: the bound addresses not named in the file.
     let inherited = bound.len().saturating_sub(named);
-    let schemes = config.listeners.iter().flat_map(|l| {
-        let scheme = if l.tls.is_empty() { "http" } else { "https" };
-        let count = match &l.source {
-            ListenSource::Address(addrs) => addrs.len(),
-            ListenSource::Systemd => inherited,
+    let entries = config.listeners.iter().flat_map(|l| {
+        let names: Vec<Option<SocketAddr>> = match &l.source {
+            ListenSource::Address(addrs) => addrs.iter().copied().map(Some).collect(),
+            ListenSource::Systemd => vec![None; inherited],
         };
-        std::iter::repeat_n(scheme, count)
+        names.into_iter().map(|named| (named, !l.tls.is_empty()))
     });
-    bound.iter().zip(schemes).map(|(addr, scheme)| format!("{scheme}://{addr}")).collect()
+    bound.iter().zip(entries).map(|(&addr, (named, tls))| Bound { named, addr, tls }).collect()
 }
 
 /// `[log]` as the library's access log (None: `access = "off"`).
-fn access_log(config: &Config) -> Option<porter::AccessLog> {
+pub fn access_log(config: &Config) -> Option<porter::AccessLog> {
     let log = match &config.log.access {
         AccessLog::Off => return None,
         AccessLog::Stderr => porter::AccessLog::stderr(),

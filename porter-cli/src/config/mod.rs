@@ -22,7 +22,7 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use apply::apply;
+pub use apply::{access_log, apply, listen_options, Bound};
 pub use diag::Diagnostic;
 
 use crate::args::FileOptions;
@@ -241,11 +241,16 @@ pub fn check(path: &Path) -> std::process::ExitCode {
             for problem in &problems {
                 eprintln!("{problem}");
             }
-            let plural = if problems.len() == 1 { "" } else { "s" };
-            eprintln!("porter: {} error{plural} in {}", problems.len(), path.display());
+            eprintln!("porter: {}", problems_summary(&problems, path));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `3 errors in FILE`.
+pub fn problems_summary(problems: &[String], path: &Path) -> String {
+    let plural = if problems.len() == 1 { "" } else { "s" };
+    format!("{} error{plural} in {}", problems.len(), path.display())
 }
 
 /// `2 listeners, 3 hosts, 7 locations`.
@@ -261,26 +266,22 @@ pub fn summary(config: &Config) -> String {
 }
 
 /// `porter --config FILE`: loads and checks the file, builds the handler and
-/// binds every listener, and announces them (unless `--quiet`). The caller runs
-/// the returned server.
-pub fn server(path: &Path, args: &crate::args::Args) -> Result<porter::Server, String> {
+/// binds every listener. The caller announces and runs the returned server,
+/// and reloads the file with the returned `Reloader`.
+pub fn server(path: &Path, args: &crate::args::Args) -> Result<(porter::Server, crate::reload::Reloader), String> {
     let config = load(path).map_err(|problems| format!("invalid config:\n{}", problems.join("\n")))?;
     // One set of counters, shared by the server that counts and the locations that show them.
     let metrics = porter::Metrics::new();
-    let handler = crate::site::build(&config, &metrics)?;
+    let site = crate::site::live::Live::new(crate::site::build(&config, &metrics)?);
     let builder = apply(&config, &metrics)?;
     let builder = if args.access_log() { builder } else { builder.access_log(None) };
     let builder =
         builder.shutdown_delay(config.drain_delay.unwrap_or(std::time::Duration::from_secs(args.drain_delay)));
-    let server = builder.build(handler).map_err(|e| e.to_string())?;
-    if !args.quiet {
-        let threads = crate::thread_count(config.threads);
-        let plural = if threads == 1 { "" } else { "s" };
-        let urls = apply::urls(&config, server.local_addrs()).join(", ");
-        let capacity = crate::capacity_note(&server, config.limits.max_connections);
-        eprintln!("porter: serving {} on {urls} ({threads} thread{plural}{capacity})", config.file.display());
-    }
-    Ok(server)
+    let server = builder.build(site.clone()).map_err(|e| e.to_string())?;
+    let bound = apply::bound(&config, server.local_addrs());
+    let control = server.shutdown_handle();
+    let reloader = crate::reload::Reloader { config, bound, site, metrics, control, access_log: args.access_log() };
+    Ok((server, reloader))
 }
 
 #[cfg(test)]

@@ -56,9 +56,40 @@ pub fn read(text: &str, diags: &mut Diagnostics) -> Option<RawConfig> {
 }
 
 /// Deserializes one value; a problem is recorded and gives `None`.
+///
+/// serde stops at a table's first problem; to report them all, the field at
+/// fault is taken out and the table read again, until it reads or a problem
+/// is not one field's (a missing field). Only unknown fields leave a value
+/// whose meaning is whole: otherwise the table gives `None`, so that later
+/// checks do not report the field taken out as missing.
 fn section<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<T> {
     let span = value.span();
-    T::deserialize(ValueDeserializer::from(value)).map_err(|e| diags.toml(&e, Some(span))).ok()
+    if !matches!(value.get_ref(), DeValue::Table(_)) {
+        return T::deserialize(ValueDeserializer::from(value)).map_err(|e| diags.toml(&e, Some(span))).ok();
+    }
+    let DeValue::Table(mut table) = value.into_inner() else { return None };
+    let mut whole = true;
+    let mut taken_out: Vec<String> = Vec::new();
+    loop {
+        let attempt = Spanned::new(span.clone(), DeValue::Table(table.clone()));
+        let error = match T::deserialize(ValueDeserializer::from(attempt)) {
+            Ok(value) => return whole.then_some(value),
+            Err(error) => error,
+        };
+        let message = error.message();
+        if taken_out.iter().any(|key| message.starts_with(&format!("missing field `{key}`"))) {
+            return None; // reported already, as the bad value it was
+        }
+        diags.toml(&error, Some(span.clone()));
+        let at = error.span().map(|s| s.start);
+        let fault = table
+            .iter()
+            .find(|(key, value)| at.is_some_and(|at| key.span().contains(&at) || value.span().contains(&at)));
+        let key = fault.map(|(key, _)| key.get_ref().to_string())?;
+        whole &= message.starts_with("unknown field");
+        table.remove(key.as_str());
+        taken_out.push(key);
+    }
 }
 
 /// Like [`section`], keeping the value's span.

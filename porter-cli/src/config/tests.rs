@@ -177,6 +177,26 @@ fn unknown_sections_and_fields() {
 }
 
 #[test]
+fn every_problem_of_one_table_is_reported() {
+    let s = Scratch::new("every");
+    // A bad value, then unknown fields, in one section and in one location.
+    let text = with_listen(
+        "[server]\nthreads = \"four\"\ncolour = 1\nshape = 2\n[[host]]\nnames = [\"a.test\"]\n[[host.location]]\npath = 7\nroot = \"www\"\nlistng = true\n",
+    );
+    assert_eq!(
+        s.errors(&text),
+        [
+            "p.toml:4:11: invalid type: string \"four\", expected i64",
+            "p.toml:5:1: unknown field `colour`, expected one of `threads`, `server_name`, `limits`",
+            "p.toml:6:1: unknown field `shape`, expected one of `threads`, `server_name`, `limits`",
+            "p.toml:10:8: invalid type: integer `7`, expected a string",
+            "p.toml:12:1: unknown field `listng`, expected one of `path`, `root`, `redirect`, `status`, `metrics`, \
+             `auth`, `index`, `listing`, `cache_control`, `cache`, `precompressed`, `follow_symlinks`, `hidden_files`",
+        ]
+    );
+}
+
+#[test]
 fn location_kinds() {
     let s = Scratch::new("kinds");
     let text = with_listen(

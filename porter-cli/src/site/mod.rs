@@ -4,9 +4,11 @@
 //! optionally behind Basic authentication, and the host's error pages and
 //! `max_body` around them all.
 //!
-//! [`build`] is the one place a [`Config`]'s hosts become a handler.
+//! [`build`] is the one place a [`Config`]'s hosts become a handler; the
+//! server serves it through [`live::Live`], which a reload swaps.
 
 pub mod hosts;
+pub mod live;
 pub mod path;
 pub mod redirect;
 pub mod status;

@@ -88,6 +88,11 @@ impl Accepting {
         self.pending && self.paused_until.is_none()
     }
 
+    /// True during a pause: the listeners are out of epoll.
+    pub(super) fn is_paused(&self) -> bool {
+        self.paused_until.is_some()
+    }
+
     /// How long until the loop has accepting to do: zero when it has now, the
     /// end of the pause while paused, `None` when only an event can bring some.
     pub(super) fn next_in(&self, now: Instant) -> Option<Duration> {
@@ -141,6 +146,7 @@ impl EventLoop {
             return;
         }
         for (i, listener) in self.listeners.iter().enumerate() {
+            let Some(listener) = listener else { continue };
             if let Err(e) = register(&self.poller, listener, i) {
                 log::error!("epoll add (listener {}): {e}", listener.addr);
             }
@@ -177,7 +183,8 @@ impl EventLoop {
     /// Accepts one connection from listener `i`; false when there is nothing
     /// more to take from it now (empty backlog, a pause, an error).
     fn accept_one(&mut self, i: usize) -> bool {
-        match socket::accept(&self.listeners[i].socket) {
+        let Some(Some(listener)) = self.listeners.get(i) else { return false };
+        match socket::accept(&listener.socket) {
             Ok((stream, peer)) => {
                 self.add_connection(stream, peer, i);
                 true
@@ -200,7 +207,7 @@ impl EventLoop {
         if let Some(warning) = self.accepting.pause(self.now, error) {
             log::warn!("{warning}");
         }
-        for listener in &self.listeners {
+        for listener in self.listeners.iter().flatten() {
             let _ = self.poller.delete(&listener.socket);
         }
     }
@@ -209,27 +216,36 @@ impl EventLoop {
     /// backlogs already hold is accepted (whatever the cap: these clients have
     /// sent their requests, and the reserve has room), then they are closed.
     pub(super) fn stop_accepting(&mut self) {
-        for listener in &self.listeners {
-            let _ = self.poller.delete(&listener.socket);
-        }
         for i in 0..self.listeners.len() {
-            while self.accept_one(i) {}
+            self.close_listener(i);
         }
         self.listeners.clear();
         // Nothing to accept or to resume any more.
         self.accepting = Accepting { pending: false, ..Accepting::new() };
     }
 
+    /// Closes listener `i`: out of epoll, what its backlog already holds
+    /// accepted (closing the socket would reset those clients), then closed.
+    /// Connections it accepted carry on.
+    pub(super) fn close_listener(&mut self, i: usize) {
+        let Some(Some(listener)) = self.listeners.get(i) else { return };
+        let _ = self.poller.delete(&listener.socket);
+        while self.accept_one(i) {}
+        if let Some(slot) = self.listeners.get_mut(i) {
+            *slot = None;
+        }
+    }
+
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
         let Some(token) = self.conns.next_token() else { return };
-        let Listener { options, addr, .. } = &self.listeners[listener];
+        let Some(Some(Listener { options, addr, .. })) = self.listeners.get(listener) else { return };
         // A wildcard listener's connections learn their own address at their
         // first request (`Conn::local_addr`), not here: no syscall per accept.
         let local = Some(*addr);
         // An HTTPS listener's connection starts its handshake with its first read.
         let stream = match &options.tls {
             None => Stream::Plain(tcp),
-            Some(config) => match crate::tls::stream::TlsStream::new(tcp, config) {
+            Some(tls) => match crate::tls::stream::TlsStream::new(tcp, &tls.config) {
                 Ok(tls) => Stream::Tls(Box::new(tls)),
                 Err(e) => {
                     log::error!("TLS session: {e}");

@@ -75,6 +75,9 @@ const SCRATCH: usize = 64 * 1024;
 
 const WAKER_TOKEN: Token = Token(u32::MAX as u64);
 
+/// Listener tokens sit below the waker's, above every connection's.
+const MAX_LISTENERS: usize = (u32::MAX - 1 - FIRST_RESERVED) as usize;
+
 fn listener_token(i: usize) -> Token {
     Token::new(u32::MAX - 1 - i as u32, 0)
 }
@@ -88,8 +91,6 @@ pub(crate) struct LoopConfig {
     pub(crate) connection_cap: usize,
     /// `Server: ...\r\n`, or empty.
     pub(crate) server_line: Vec<u8>,
-    /// The access log and metrics, if configured.
-    pub(crate) observe: ObserveConfig,
 }
 
 /// A listening socket and how to speak on it (TLS configuration, PROXY
@@ -132,7 +133,9 @@ struct Shutdown {
 /// A worker's loop.
 pub(crate) struct EventLoop {
     poller: Poller,
-    listeners: Vec<Listener>,
+    /// Indexed by listener token: a closed listener leaves its place empty
+    /// (reused by the next one opened), so the others keep their tokens.
+    listeners: Vec<Option<Listener>>,
     conns: Slots<Entry>,
     timers: Timers,
     again: Vec<Token>,
@@ -151,16 +154,23 @@ pub(crate) struct EventLoop {
 }
 
 impl EventLoop {
-    pub(crate) fn new(listeners: Vec<Listener>, config: Arc<LoopConfig>, remote: Arc<Remote>) -> io::Result<Self> {
+    /// A loop accepting on `listeners`; `observe` (the access log and
+    /// metrics) is read once, here: later changes come as messages.
+    pub(crate) fn new(
+        listeners: Vec<Listener>,
+        config: Arc<LoopConfig>,
+        observe: &ObserveConfig,
+        remote: Arc<Remote>,
+    ) -> io::Result<Self> {
         let poller = Poller::new(1024)?;
         poller.add_reader(remote.waker(), WAKER_TOKEN)?;
         for (i, l) in listeners.iter().enumerate() {
             accept::register(&poller, l, i)?;
         }
-        let observer = Observer::new(&config.observe);
+        let observer = Observer::new(observe);
         Ok(EventLoop {
             poller,
-            listeners,
+            listeners: listeners.into_iter().map(Some).collect(),
             conns: Slots::new(),
             timers: Timers::default(),
             again: Vec::new(),
@@ -283,6 +293,10 @@ impl EventLoop {
                 }
                 Message::Wake { token } => touched.push(token),
                 Message::Shutdown { stop_at, deadline } => self.begin_shutdown(stop_at, deadline),
+                Message::AddListener(listener) => self.add_listener(listener),
+                Message::SetListenOptions { addr, options } => self.set_listen_options(addr, options),
+                Message::RemoveListener { addr } => self.remove_listener(addr),
+                Message::SetAccessLog(log) => self.set_access_log(log),
             }
         }
         self.inbox = inbox;
@@ -437,6 +451,55 @@ impl EventLoop {
                 conn.begin_drain();
                 self.turn(token);
             }
+        }
+    }
+
+    /// Starts accepting on a listener opened while the loop runs (not once
+    /// a shutdown began: the socket is closed).
+    fn add_listener(&mut self, listener: Listener) {
+        if self.shutdown.is_some() {
+            return;
+        }
+        let free = self.listeners.iter().position(Option::is_none).unwrap_or(self.listeners.len());
+        if free >= MAX_LISTENERS {
+            log::error!("cannot listen on {}: a worker serves at most {MAX_LISTENERS} listeners", listener.addr);
+            return;
+        }
+        // While accepting is paused the listeners are out of epoll: the
+        // resumption registers this one with the others.
+        if !self.accepting.is_paused() {
+            if let Err(e) = accept::register(&self.poller, &listener, free) {
+                log::error!("cannot listen on {}: {e}", listener.addr);
+                return;
+            }
+        }
+        match self.listeners.get_mut(free) {
+            Some(slot) => *slot = Some(listener),
+            None => self.listeners.push(Some(listener)),
+        }
+        self.accepting.wake();
+    }
+
+    /// How the listener on `addr` speaks to the connections it accepts from now on.
+    fn set_listen_options(&mut self, addr: SocketAddr, options: crate::listen::Resolved) {
+        if let Some(listener) = self.listeners.iter_mut().flatten().find(|l| l.addr == addr) {
+            listener.options = options;
+        }
+    }
+
+    /// Stops accepting on `addr`: the connections waiting in its backlog are
+    /// accepted first (closing a socket resets them), then it is closed.
+    /// Connections it accepted earlier carry on.
+    fn remove_listener(&mut self, addr: SocketAddr) {
+        let Some(i) = self.listeners.iter().position(|l| l.as_ref().is_some_and(|l| l.addr == addr)) else { return };
+        self.close_listener(i);
+    }
+
+    /// Replaces the access log: this worker's lines so far go to the old one.
+    fn set_access_log(&mut self, log: Option<Arc<crate::observe::access_log::LogShared>>) {
+        match &mut self.observer {
+            Some(observer) => observer.set_log(log),
+            None => self.observer = Observer::new(&ObserveConfig { log, metrics: None }),
         }
     }
 

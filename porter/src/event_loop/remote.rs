@@ -1,16 +1,22 @@
 //! `Remote`: the part of a loop other threads may touch.
 //!
 //! Other threads never call into a loop; they leave a [`Message`] in its inbox and
-//! wake it through an eventfd. The inbox is only used by deferred answers and
-//! streamed bodies, never by requests answered on the loop, so the common path
-//! takes no lock. The loop drains the eventfd *before* taking the inbox, and a
+//! wake it through an eventfd. The inbox is only used by deferred answers,
+//! streamed bodies and the server's own orders (shutdown, listeners opened or
+//! closed, a new access log), never by requests answered on the loop, so the
+//! common path takes no lock. The loop drains the eventfd *before* taking the inbox, and a
 //! sender wakes it when the inbox goes from empty to non-empty, so no message
 //! waits for a wake-up that never comes.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
+
+use super::Listener;
+use crate::listen::Resolved;
+use crate::observe::access_log::LogShared;
 
 use crate::response::Response;
 use crate::sys::poller::Token;
@@ -25,6 +31,14 @@ pub(crate) enum Message {
     /// Serve on as a lame duck until `stop_at`; then stop accepting and close
     /// connections as they become idle; at `deadline` close everything.
     Shutdown { stop_at: Instant, deadline: Instant },
+    /// Accept on this listener too (this worker's socket for it).
+    AddListener(Listener),
+    /// Speak to connections accepted on `addr` from now on this way.
+    SetListenOptions { addr: SocketAddr, options: Resolved },
+    /// Stop accepting on `addr` and close its socket.
+    RemoveListener { addr: SocketAddr },
+    /// Log to this access log from now on (`None`: no access log).
+    SetAccessLog(Option<Arc<LogShared>>),
 }
 
 /// A loop's inbox, waker and stop flag.

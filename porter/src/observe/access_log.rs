@@ -117,6 +117,8 @@ pub(crate) struct LogShared {
     writer: Option<JoinHandle<()>>,
     dropped: Arc<AtomicU64>,
     warned: AtomicBool,
+    /// Replaced by another log on a running server: dropping it need not wait for the writer.
+    retired: AtomicBool,
 }
 
 impl LogShared {
@@ -143,6 +145,7 @@ impl LogShared {
             writer: Some(writer),
             dropped,
             warned: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -176,6 +179,13 @@ impl LogShared {
         outcome.recv().map_err(|_| io::Error::other("the access-log writer has stopped"))?
     }
 
+    /// Marks this log as replaced: whoever drops it last (a worker loop,
+    /// which must not wait) closes its queue and leaves the writer to write
+    /// what is queued and end by itself.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
     /// Lines dropped so far (queue full or write errors).
     pub(crate) fn dropped(&self) -> &Arc<AtomicU64> {
         &self.dropped
@@ -183,10 +193,11 @@ impl LogShared {
 }
 
 impl Drop for LogShared {
-    /// Closes the queue and waits until the writer has written everything.
+    /// Closes the queue and waits until the writer has written everything
+    /// (unless [retired](LogShared::retire): then the writer finishes alone).
     fn drop(&mut self) {
         self.sender = None;
-        if let Some(writer) = self.writer.take() {
+        if let Some(writer) = self.writer.take().filter(|_| !self.retired.load(Ordering::Relaxed)) {
             let _ = writer.join();
         }
     }

@@ -36,7 +36,7 @@ use format::{Clock, Entry, RequestFields};
 use metrics::WorkerCounters;
 
 /// What a server observes, shared by its loops.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ObserveConfig {
     pub(crate) log: Option<Arc<LogShared>>,
     pub(crate) metrics: Option<Metrics>,
@@ -99,11 +99,15 @@ impl Observer {
         if config.log.is_none() && config.metrics.is_none() {
             return None;
         }
-        let log = config.log.as_ref().map(|shared| WorkerLog {
-            shared: shared.clone(),
-            state: RefCell::new(LogBuffer { lines: Vec::new(), count: 0, clock: Clock::new(SystemTime::now()) }),
-        });
+        let log = config.log.clone().map(WorkerLog::new);
         Some(Observer { metrics: config.metrics.as_ref().map(Metrics::new_worker), log })
+    }
+
+    /// Logs to `log` from now on (`None`: no more lines); the lines
+    /// collected so far go to the old log first.
+    pub(crate) fn set_log(&mut self, log: Option<Arc<LogShared>>) {
+        self.flush();
+        self.log = log.map(WorkerLog::new);
     }
 
     /// True when replies need their request's [`LogInfo`].
@@ -183,6 +187,13 @@ impl Observer {
                 hand_off(&log.shared, &mut state);
             }
         }
+    }
+}
+
+impl WorkerLog {
+    fn new(shared: Arc<LogShared>) -> Self {
+        let state = RefCell::new(LogBuffer { lines: Vec::new(), count: 0, clock: Clock::new(SystemTime::now()) });
+        WorkerLog { shared, state }
     }
 }
 

@@ -24,6 +24,11 @@
 //!   aws-lc-rs (rustls' default) was measured too and handshakes no faster here
 //!   (`bench/tls.sh`: 0.88x nginx against ring's 0.90x). TLS 1.2 and 1.3 with
 //!   rustls' safe default cipher suites.
+//! - **Certificates change on a running server** (a reload,
+//!   [`ShutdownHandle::listen`](crate::ShutdownHandle::listen)): a listener's
+//!   rustls configuration reads them from a slot that is swapped whole, so
+//!   every handshake from then on gets the new ones, while the session cache
+//!   and ticket keys stay (clients still resume).
 //! - **No rustls logging** (its `logging` feature is off): rustls warns about
 //!   peer mistakes, such as an IP address sent as SNI (what wrk and many
 //!   clients do), once per handshake, and a client could flood the log with them.
@@ -32,7 +37,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
@@ -80,7 +85,7 @@ impl TlsConfig {
 
     /// The default certificate chain and key, from PEM text in memory.
     pub fn from_pem(cert: &[u8], key: &[u8]) -> io::Result<Self> {
-        Ok(Self::with_default(load_pem(cert, key, "PEM")?))
+        Ok(Self::with_default(load_pem(cert, key, &Names::in_memory("PEM"))?))
     }
 
     fn with_default(default: Arc<CertifiedKey>) -> Self {
@@ -111,7 +116,7 @@ impl TlsConfig {
 
     /// Like [`TlsConfig::add_sni`], from PEM text in memory.
     pub fn add_sni_pem(self, name: &str, cert: &[u8], key: &[u8]) -> io::Result<Self> {
-        let certified = load_pem(cert, key, name)?;
+        let certified = load_pem(cert, key, &Names::in_memory(name))?;
         self.insert_sni(name, certified)
     }
 
@@ -132,15 +137,14 @@ impl TlsConfig {
     }
 
     /// The rustls configuration for one listener (shared by all its workers).
-    pub(crate) fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
+    pub(crate) fn server_config(&self) -> io::Result<ServerTls> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let resolver =
-            SniResolver { default: self.default.clone(), by_name: self.by_name.clone(), strict: self.strict_sni };
+        let certs = Arc::new(CertSlot(RwLock::new(Arc::new(self.resolver()))));
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(tls_error)?
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver));
+            .with_cert_resolver(certs.clone());
         // RFC 7301: the one application protocol porter speaks.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
@@ -149,7 +153,38 @@ impl TlsConfig {
         // default of two costs ~10% of the new-connection rate, bench/tls.sh);
         // RFC 8446 §C.4: a client resumes each later connection with a new one.
         config.send_tls13_tickets = 1;
-        Ok(Arc::new(config))
+        Ok(ServerTls { config: Arc::new(config), certs })
+    }
+
+    fn resolver(&self) -> SniResolver {
+        SniResolver { default: self.default.clone(), by_name: self.by_name.clone(), strict: self.strict_sni }
+    }
+}
+
+/// A listener's rustls configuration, and the slot it reads certificates from.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerTls {
+    pub(crate) config: Arc<ServerConfig>,
+    certs: Arc<CertSlot>,
+}
+
+impl ServerTls {
+    /// Every handshake from now on gets `tls`'s certificates (and SNI
+    /// strictness); the session cache and ticket keys stay.
+    pub(crate) fn set_certificates(&self, tls: &TlsConfig) {
+        *self.certs.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(tls.resolver());
+    }
+}
+
+/// The certificates a listener serves now (a read lock per handshake, which
+/// costs far less than the handshake).
+#[derive(Debug)]
+struct CertSlot(RwLock<Arc<SniResolver>>);
+
+impl ResolvesServerCert for CertSlot {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let current = self.0.read().unwrap_or_else(PoisonError::into_inner).clone();
+        current.resolve(hello)
     }
 }
 
@@ -192,23 +227,58 @@ impl ResolvesServerCert for SniResolver {
 fn load_files(cert: &Path, key: &Path) -> io::Result<Arc<CertifiedKey>> {
     let cert_pem = std::fs::read(cert).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", cert.display())))?;
     let key_pem = std::fs::read(key).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", key.display())))?;
-    load_pem(&cert_pem, &key_pem, &cert.display().to_string())
+    let names = Names { cert: cert.display().to_string(), key: key.display().to_string() };
+    load_pem(&cert_pem, &key_pem, &names)
+}
+
+/// What errors call a certificate and its key: their file names, or what
+/// stands for them when they come from memory.
+struct Names {
+    cert: String,
+    key: String,
+}
+
+impl Names {
+    fn in_memory(what: &str) -> Self {
+        Names { cert: format!("{what} certificate"), key: format!("{what} private key") }
+    }
 }
 
 /// Parses a PEM chain and key and checks that the key belongs to the first certificate.
-fn load_pem(cert_pem: &[u8], key_pem: &[u8], what: &str) -> io::Result<Arc<CertifiedKey>> {
+fn load_pem(cert_pem: &[u8], key_pem: &[u8], names: &Names) -> io::Result<Arc<CertifiedKey>> {
+    let Names { cert, key: key_name } = names;
     let chain = CertificateDer::pem_slice_iter(cert_pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(format!("{what}: bad certificate PEM: {e}")))?;
+        .map_err(|e| invalid(format!("{cert}: bad certificate PEM: {e}")))?;
     if chain.is_empty() {
-        return Err(invalid(format!("{what}: no CERTIFICATE block in the PEM")));
+        return Err(invalid(format!("{cert}: no CERTIFICATE block in the PEM")));
     }
-    let key =
-        PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| invalid(format!("{what}: bad private key PEM: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| invalid(key_problem(key_pem, key_name, e)))?;
     let provider: CryptoProvider = rustls::crypto::ring::default_provider();
     let certified = CertifiedKey::from_der(chain, key, &provider)
-        .map_err(|e| invalid(format!("{what}: certificate and key do not fit: {e}")))?;
+        .map_err(|e| invalid(format!("{cert} and {key_name}: the certificate and the key do not fit: {e}")))?;
     Ok(Arc::new(certified))
+}
+
+/// Why `pem` gave no private key. An encrypted key (PKCS#8 `ENCRYPTED PRIVATE
+/// KEY`, or OpenSSL's legacy `Proc-Type: 4,ENCRYPTED` header) is named as
+/// such: rustls reads only unencrypted keys and porter asks for no passphrase.
+fn key_problem(pem: &[u8], name: &str, error: rustls::pki_types::pem::Error) -> String {
+    let has = |marker: &[u8]| pem.windows(marker.len()).any(|w| w == marker);
+    if has(b"ENCRYPTED PRIVATE KEY-----") || has(b"Proc-Type: 4,ENCRYPTED") {
+        return format!(
+            "{name}: the private key is encrypted (it needs a passphrase), which porter does not support; \
+             decrypt it first: openssl pkey -in {name} -out {name}.plain"
+        );
+    }
+    match error {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            format!(
+                "{name}: no private key in the PEM (expected a PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block)"
+            )
+        }
+        other => format!("{name}: bad private key PEM: {other}"),
+    }
 }
 
 /// The DNS names (SAN) of a certificate chain's end-entity certificate.

@@ -1,0 +1,193 @@
+//! Reloading the config file on SIGHUP, without a restart.
+//!
+//! The file is read and checked as `porter check` does; an invalid file is
+//! reported problem by problem and changes nothing. A valid one is applied in
+//! an order that keeps the old configuration whole if a step fails: the new
+//! site is built (every root, htpasswd file and error page loaded), then the
+//! certificates, then new listeners are opened and the access log is opened;
+//! if any of that fails, what was opened is closed again. Only then does the
+//! new site replace the old one (requests under way finish on the old: see
+//! `site::live`), listeners that stay get their new certificates, and the
+//! listeners the file no longer names are closed.
+//!
+//! Listeners are matched by the address the file gives (so `127.0.0.1:0`
+//! keeps the port it got). Sockets systemd passed stay while the file keeps
+//! its `systemd = true` listener; one cannot be added by a reload. What the
+//! workers were built with (threads, `[server.limits]`, `server_name`, and
+//! whether metrics are counted) changes only with a restart: a reload that
+//! changes it says so in a warning.
+
+use std::net::SocketAddr;
+
+use porter::{ListenOptions, ShutdownHandle};
+
+use crate::config::{self, Bound, Config, ListenSource};
+use crate::site::live::Live;
+
+/// What a reload needs: the running configuration and the handles to change it.
+pub struct Reloader {
+    /// The configuration being served (and the file it came from).
+    pub config: Config,
+    /// Its listeners' sockets.
+    pub bound: Vec<Bound>,
+    /// The site requests see.
+    pub site: Live,
+    /// The server's counters (shown by `metrics` locations).
+    pub metrics: porter::Metrics,
+    /// Listeners and the access log of the running server.
+    pub control: ShutdownHandle,
+    /// False with `--quiet` or `--no-access-log`: no access log, whatever the file says.
+    pub access_log: bool,
+}
+
+/// A socket of the new configuration.
+struct Planned {
+    named: Option<SocketAddr>,
+    /// Its socket: a running one it keeps, or (once opened) a new one.
+    addr: Option<SocketAddr>,
+    /// True when it keeps a running socket.
+    kept: bool,
+    options: ListenOptions,
+    tls: bool,
+}
+
+impl Reloader {
+    /// `serving FILE on URLS`, for the startup line.
+    pub fn serving(&self) -> String {
+        format!("serving {} on {}", self.config.file.display(), self.urls().join(", "))
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.bound.iter().map(Bound::url).collect()
+    }
+
+    /// Re-reads the file and applies it, or logs why not and keeps serving as before.
+    pub fn reload(&mut self) {
+        let file = self.config.file.display().to_string();
+        let config = match config::load(&self.config.file) {
+            Ok(config) => config,
+            Err(problems) => {
+                for problem in &problems {
+                    log::error!("{problem}");
+                }
+                let summary = config::problems_summary(&problems, &self.config.file);
+                return log::error!("SIGHUP: {summary}; still serving the previous configuration");
+            }
+        };
+        match self.apply(config) {
+            Ok(urls) => log::warn!("SIGHUP: reloaded {file}: serving on {}", urls.join(", ")),
+            Err(e) => log::error!("SIGHUP: cannot apply {file}: {e}; still serving the previous configuration"),
+        }
+    }
+
+    /// Applies a checked configuration; returns the URLs served.
+    fn apply(&mut self, config: Config) -> Result<Vec<String>, String> {
+        let site = crate::site::build(&config, &self.metrics)?;
+        let mut planned = self.plan(&config)?;
+        let opened = self.open(&mut planned)?;
+        if let Err(e) = self.switch_log(&config) {
+            self.close(opened);
+            return Err(e);
+        }
+        self.site.replace(site);
+        for restart in restart_needed(&self.config, &config) {
+            log::warn!("SIGHUP: {restart} changes only when porter restarts");
+        }
+        let mut bound = Vec::new();
+        for plan in planned {
+            let Some(addr) = plan.addr else { continue };
+            // Only fails for a TLS setup rustls refuses: new connections then get the old certificates.
+            if let Err(e) = plan.kept.then(|| self.control.listen(addr, plan.options)).transpose() {
+                log::error!("SIGHUP: listener {addr} keeps its old settings: {e}");
+            }
+            bound.push(Bound { named: plan.named, addr, tls: plan.tls });
+        }
+        let gone = self.bound.iter().filter(|old| !bound.iter().any(|b| b.addr == old.addr)).map(|b| b.addr);
+        self.close(gone.collect::<Vec<_>>());
+        self.config = config;
+        self.bound = bound;
+        Ok(self.urls())
+    }
+
+    /// The new configuration's listeners, each kept from the running ones or to be opened.
+    fn plan(&self, config: &Config) -> Result<Vec<Planned>, String> {
+        let mut unclaimed: Vec<&Bound> = self.bound.iter().collect();
+        let mut planned = Vec::new();
+        for listener in &config.listeners {
+            let names: Vec<Option<SocketAddr>> = match &listener.source {
+                ListenSource::Address(addrs) => addrs.iter().copied().map(Some).collect(),
+                ListenSource::Systemd => {
+                    let inherited: Vec<_> = self.bound.iter().filter(|b| b.named.is_none()).collect();
+                    if inherited.is_empty() {
+                        return Err("the sockets systemd passes can be taken only at startup: restart porter".into());
+                    }
+                    vec![None; inherited.len()]
+                }
+            };
+            let options = config::listen_options(listener)?;
+            for named in names {
+                let at = unclaimed.iter().position(|b| b.named == named);
+                let addr = at.map(|at| unclaimed.remove(at).addr);
+                let tls = !listener.tls.is_empty();
+                planned.push(Planned { named, addr, kept: addr.is_some(), options: options.clone(), tls });
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Opens a socket for every planned listener that has none; returns
+    /// their addresses. On a failure closes those opened and fails.
+    fn open(&self, planned: &mut [Planned]) -> Result<Vec<SocketAddr>, String> {
+        let mut opened = Vec::new();
+        for plan in planned.iter_mut().filter(|p| p.addr.is_none()) {
+            let Some(named) = plan.named else { continue };
+            match self.control.listen(named, plan.options.clone()) {
+                Ok(addr) => {
+                    plan.addr = Some(addr);
+                    opened.push(addr);
+                }
+                Err(e) => {
+                    self.close(opened);
+                    return Err(e.to_string());
+                }
+            }
+        }
+        Ok(opened)
+    }
+
+    /// Replaces the access log when the `[log]` settings changed.
+    fn switch_log(&self, config: &Config) -> Result<(), String> {
+        if config.log == self.config.log || !self.access_log {
+            return Ok(());
+        }
+        self.control.set_access_log(config::access_log(config)).map_err(|e| e.to_string())
+    }
+
+    fn close(&self, addrs: impl IntoIterator<Item = SocketAddr>) {
+        for addr in addrs {
+            if let Err(e) = self.control.stop_listening(addr) {
+                log::error!("SIGHUP: closing listener {addr}: {e}");
+            }
+        }
+    }
+}
+
+/// The settings the workers were built with that differ between `old` and `new`.
+fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
+    let counts_metrics =
+        |c: &Config| c.hosts.iter().flat_map(|h| &h.locations).any(|l| matches!(l.kind, config::LocationKind::Metrics));
+    let mut changed = Vec::new();
+    if old.threads != new.threads {
+        changed.push("[server] threads");
+    }
+    if old.limits != new.limits {
+        changed.push("[server.limits]");
+    }
+    if old.server_name != new.server_name {
+        changed.push("[server] server_name");
+    }
+    if counts_metrics(new) && !counts_metrics(old) {
+        changed.push("counting metrics for a new `metrics` location");
+    }
+    changed
+}
