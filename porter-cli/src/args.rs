@@ -446,11 +446,24 @@ mod tests {
 
     #[test]
     fn config_takes_only_the_flags_its_help_names() {
-        let args = parse(&["--config", "porter.toml", "--quiet", "--no-access-log", "--shutdown-grace", "5"]).unwrap();
+        let args = parse(&[
+            "--config",
+            "porter.toml",
+            "--quiet",
+            "--no-access-log",
+            "--shutdown-grace",
+            "5",
+            "--drain-delay",
+            "1",
+        ])
+        .unwrap();
         assert_eq!(args.config.as_deref(), Some(std::path::Path::new("porter.toml")));
         let mut command = command();
         let help = command.render_help().to_string();
-        assert!(help.contains("only --quiet, --no-access-log and --shutdown-grace may be given with it"), "{help}");
+        assert!(
+            help.contains("only --quiet, --no-access-log, --shutdown-grace and --drain-delay may be given with it"),
+            "{help}"
+        );
         // The example the help names is in the repository.
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config/porter.toml");
         assert!(help.contains("examples/config/porter.toml") && example.is_file());

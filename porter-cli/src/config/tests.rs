@@ -187,8 +187,8 @@ fn every_problem_of_one_table_is_reported() {
         s.errors(&text),
         [
             "p.toml:4:11: invalid type: string \"four\", expected i64",
-            "p.toml:5:1: unknown field `colour`, expected one of `threads`, `server_name`, `limits`",
-            "p.toml:6:1: unknown field `shape`, expected one of `threads`, `server_name`, `limits`",
+            "p.toml:5:1: unknown field `colour`, expected one of `threads`, `server_name`, `drain_delay`, `limits`",
+            "p.toml:6:1: unknown field `shape`, expected one of `threads`, `server_name`, `drain_delay`, `limits`",
             "p.toml:10:8: invalid type: integer `7`, expected a string",
             "p.toml:12:1: unknown field `listng`, expected one of `path`, `root`, `redirect`, `status`, `metrics`, \
              `auth`, `index`, `listing`, `cache_control`, `cache`, `precompressed`, `follow_symlinks`, `hidden_files`",
