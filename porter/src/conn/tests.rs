@@ -585,5 +585,251 @@ fn a_large_shared_body_goes_out_from_its_bytes_not_through_the_buffer() {
     assert_eq!(&out[first..first + body.len()], body, "the first body, byte for byte");
     let second = head_end(first + body.len());
     assert_eq!(&out[second..], body, "the second body, byte for byte, and nothing after");
-    assert!(conn.io.vectored >= 2, "each head left with its body in one vectored write");
+    // Two vectored writes, one per reply: each took its whole head and the
+    // start of its body in one call.
+    let calls = &conn.io.vectored;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|&(head, wrote)| wrote > head && wrote == 64 * 1024), "{calls:?}");
+}
+
+/// An observer with an access log (to a file of its own) and metrics, for
+/// tests that check what was recorded.
+struct Observed {
+    metrics: crate::Metrics,
+    config: crate::observe::ObserveConfig,
+    observer: crate::observe::Observer,
+    path: std::path::PathBuf,
+}
+
+impl Observed {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("porter-conn-{name}-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let log = crate::observe::access_log::LogShared::start(crate::AccessLog::file(&path)).expect("the log");
+        let metrics = crate::Metrics::new();
+        let config = crate::observe::ObserveConfig { log: Some(Arc::new(log)), metrics: Some(metrics.clone()) };
+        let observer = crate::observe::Observer::new(&config).expect("observed");
+        Observed { metrics, config, observer, path }
+    }
+
+    /// Every line logged, as (request line, status, body bytes), once the writer is done.
+    fn lines(self) -> Vec<(String, u16, u64)> {
+        self.observer.flush();
+        let Observed { config, observer, path, .. } = self;
+        drop(observer);
+        drop(config); // the writer thread writes everything and ends
+        let text = std::fs::read_to_string(&path).expect("the log file");
+        let _ = std::fs::remove_file(&path);
+        text.lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split('"').collect();
+                let mut numbers = fields[2].split_whitespace();
+                let status = numbers.next().and_then(|s| s.parse().ok()).expect("a status");
+                let bytes = numbers.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                (fields[1].to_owned(), status, bytes)
+            })
+            .collect()
+    }
+
+    fn body_bytes_total(&self) -> u64 {
+        let text = self.metrics.render();
+        let line = text.lines().find(|l| l.starts_with("porter_response_body_bytes_total "));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).expect("the body bytes sample")
+    }
+}
+
+/// Where the first reply's body starts in `out`.
+fn body_start(out: &[u8]) -> usize {
+    out.windows(4).position(|w| w == b"\r\n\r\n").expect("a reply head") + 4
+}
+
+/// A reader giving `0` bytes of `x`, one per read.
+struct OneByte(usize);
+
+impl io::Read for OneByte {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.0 == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        self.0 -= 1;
+        buf[0] = b'x';
+        Ok(1)
+    }
+}
+
+/// Answers with a chunked body of 1000 one-byte pieces.
+struct Trickle;
+
+impl Handler for Trickle {
+    fn handle(&self, _req: Request) -> crate::Reply {
+        Response::new(200).body(crate::response::Body::reader(OneByte(1000), None)).into()
+    }
+}
+
+/// Review item 1: a chunked reply's body bytes are counted as they go on the
+/// wire, chunk framing included (nginx's `$body_bytes_sent`), the same way
+/// whether the reply went out in full or was cut (it used to be the data
+/// bytes for the one, the wire bytes for the other).
+#[test]
+fn a_chunked_body_is_counted_as_it_goes_on_the_wire_whole_or_cut() {
+    for cut in [Some(600), None] {
+        let observed = Observed::new("chunked");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler: &Trickle, ..ctx(&limits, now) };
+        let mut script = Script { eof: false, ..Script::new(&[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]) };
+        script.write_cap = cut;
+        script.write_budget = cut.map(|_| 1);
+        let mut conn = Conn::new(script, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        let _ = conn.abandon(Some(&observed.observer));
+        let out = conn.io.output.clone();
+        let body = (out.len() - body_start(&out)) as u64;
+        assert_eq!(cut.is_none(), out.ends_with(b"0\r\n\r\n"), "{cut:?}");
+        assert_eq!(observed.body_bytes_total(), body, "{cut:?}");
+        assert_eq!(observed.lines(), [("GET / HTTP/1.1".to_owned(), 200, body)], "{cut:?}");
+    }
+}
+
+const HALF_BODY: &[u8] = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc";
+
+/// Review item 2: a request whose body was being read when the connection
+/// ended (a reset, a write timeout, the end of the shutdown grace) is logged,
+/// with its request line, as porter's close (444); when the client half-closes
+/// in the middle of the body, as the client's (499).
+#[test]
+fn a_request_whose_body_is_being_read_is_logged_when_the_connection_ends() {
+    let observed = Observed::new("mid-body");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { observe: Some(&observed.observer), ..ctx(&limits, now) };
+    let mut conn = Conn::new(Script { eof: false, ..Script::new(&[HALF_BODY]) }, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert!(conn.abandon(Some(&observed.observer)).is_empty());
+    assert!(conn.abandon(Some(&observed.observer)).is_empty(), "abandoned twice, logged once");
+
+    let mut conn = Conn::new(Script::new(&[HALF_BODY]), Token(0), None, now, &limits);
+    let mut after = After::Wait;
+    for _ in 0..10 {
+        conn.readable = true;
+        conn.writable = true;
+        after = conn.on_ready(&cx, &mut [0u8; 4096]);
+        if after == After::Free {
+            break;
+        }
+    }
+    assert_eq!(after, After::Free, "the half-closed connection ends");
+    let _ = conn.abandon(Some(&observed.observer));
+    assert!(conn.io.output.is_empty());
+    let post = "POST /up HTTP/1.1".to_owned();
+    assert_eq!(observed.lines(), [(post.clone(), 444, 0), (post, 499, 0)]);
+}
+
+/// Review items 2 and 3: the body timeout answers 408 only a request still
+/// waiting for its body, logged once with its request line; a request
+/// already answered (its body drained after an early answer, or read by a
+/// streaming handler that replied) gets no second reply: the connection closes
+/// after the replies queued.
+#[test]
+fn a_body_timeout_answers_only_a_request_without_a_reply() {
+    struct Streams;
+    impl Handler for Streams {
+        fn handle(&self, _req: Request) -> crate::Reply {
+            Response::text("taken").into()
+        }
+        fn streams_body(&self, _req: &Request) -> bool {
+            true
+        }
+    }
+    let cases: [(&dyn Handler, &[u8], u16); 3] = [
+        (&Echo, HALF_BODY, 408),
+        (&Echo, b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", 403),
+        (&Streams, HALF_BODY, 200),
+    ];
+    for (handler, input, status) in cases {
+        let observed = Observed::new("body-timeout");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler, ..ctx(&limits, now) };
+        let mut conn = Conn::new(Script { eof: false, ..Script::new(&[input]) }, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        assert_eq!(conn.deadline(), Some(now + limits.body_timeout), "{status}");
+        let later = Ctx { now: now + limits.body_timeout, ..cx };
+        let mut after = conn.on_timer(&later, &mut [0u8; 4096]);
+        for _ in 0..10 {
+            if after == After::Free {
+                break;
+            }
+            conn.readable = true;
+            conn.writable = true;
+            after = conn.on_ready(&later, &mut [0u8; 4096]);
+        }
+        let _ = conn.abandon(Some(&observed.observer));
+        let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+        assert_eq!(statuses(&out), [status], "{out}");
+        assert!(conn.io.shut_down, "closed after the reply: {out}");
+        let lines = observed.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let request_line = String::from_utf8_lossy(&input[..body_start(input) - 4]).lines().next().map(str::to_owned);
+        assert_eq!((Some(lines[0].0.clone()), lines[0].1), (request_line, status));
+    }
+}
+
+/// Defers every request; the test holds the responders.
+struct Defers(std::sync::Mutex<Vec<crate::Responder>>);
+
+impl Handler for Defers {
+    fn handle(&self, req: Request) -> crate::Reply {
+        let (reply, responder) = req.defer();
+        self.0.lock().expect("the responders").push(responder);
+        reply
+    }
+}
+
+/// Review item 4: with `max_pipelined` replies awaited from the application,
+/// porter stops parsing: the next head, complete in the buffer, is not the
+/// client's delay and gets no header timeout (it used to get a 408).
+#[test]
+fn a_request_held_back_by_a_full_queue_gets_no_timeout() {
+    let limits = Limits { max_pipelined: 2, ..Limits::default() };
+    let now = Instant::now();
+    let handler = Defers(std::sync::Mutex::new(Vec::new()));
+    let cx = Ctx { handler: &handler, ..ctx(&limits, now) };
+    let three =
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut conn = Conn::new(Script { eof: false, ..Script::new(&[three]) }, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert_eq!((conn.replies.len(), handler.0.lock().expect("responders").len()), (2, 2));
+    assert!(!conn.rbuf.is_empty(), "the third request waits unparsed");
+    assert_eq!(conn.deadline(), None);
+    let later = Ctx { now: now + limits.header_timeout, ..cx };
+    assert_eq!(conn.on_timer(&later, &mut [0u8; 4096]), After::Wait);
+    assert!(conn.io.output.is_empty(), "{:?}", String::from_utf8_lossy(&conn.io.output));
+}
+
+/// Review item 5: a begun head keeps the deadline of its first byte across a
+/// pause for writing (the client not taking an earlier reply); it used to
+/// get a fresh header timeout each time the timer came back to it.
+#[test]
+fn a_begun_head_keeps_its_deadline_across_a_write_pause() {
+    struct Big;
+    impl Handler for Big {
+        fn handle(&self, _req: Request) -> crate::Reply {
+            Response::new(200).body(bytes::Bytes::from(vec![b'y'; 100_000])).into()
+        }
+    }
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { handler: &Big, ..ctx(&limits, now) };
+    let input = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HT";
+    let script = Script { eof: false, write_budget: Some(0), ..Script::new(&[input]) };
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert_eq!(conn.deadline(), Some(now + limits.write_timeout), "the reply waits for the client");
+    let later = Ctx { now: now + limits.header_timeout / 2, ..cx };
+    conn.io.write_budget = None; // the client takes the whole reply
+    conn.writable = true;
+    conn.on_ready(&later, &mut [0u8; 4096]);
+    assert_eq!(statuses(&String::from_utf8_lossy(&conn.io.output)), [200]);
+    assert_eq!(conn.deadline(), Some(now + limits.header_timeout), "the head's first byte set it");
 }
