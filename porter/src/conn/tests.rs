@@ -833,3 +833,171 @@ fn a_begun_head_keeps_its_deadline_across_a_write_pause() {
     assert_eq!(statuses(&String::from_utf8_lossy(&conn.io.output)), [200]);
     assert_eq!(conn.deadline(), Some(now + limits.header_timeout), "the head's first byte set it");
 }
+
+/// Answers `/shared` with a 100 000-byte in-memory body (sent from its
+/// `Bytes`), `/reader` with a reader body, `/channel` with a channel body
+/// whose 64 KiB are queued already, anything else with a small text.
+struct Stalls;
+
+impl Handler for Stalls {
+    fn handle(&self, req: Request) -> crate::Reply {
+        use crate::response::Body;
+        match req.path() {
+            "/shared" => Response::new(200).body(bytes::Bytes::from(vec![b's'; 100_000])).into(),
+            "/reader" => Response::new(200).body(Body::reader(io::repeat(b'r'), Some(1 << 20))).into(),
+            "/channel" => {
+                let (sender, body) = Body::channel(Some(1 << 20));
+                (0..4).try_for_each(|_| sender.send(vec![b'c'; 16 * 1024])).expect("room in the channel");
+                std::mem::forget(sender); // the producer stalls, it does not end
+                Response::new(200).body(body).into()
+            }
+            _ => Response::text("small").into(),
+        }
+    }
+}
+
+/// Item "tests that assert too little": for each kind of reply body that
+/// waits on the client (a shared in-memory body, a reader, a channel with
+/// data queued, TLS records held by the transport), driven through the real
+/// connection: the write timeout runs from the last write, a read does not
+/// extend it, and when it fires the connection ends and the reply is logged
+/// with the body bytes that went out.
+#[test]
+fn every_reply_waiting_on_the_client_has_the_write_timeout() {
+    for (path, hold_writes, output) in [
+        ("/shared", false, super::timer::OutputState::Shared),
+        ("/reader", false, super::timer::OutputState::Buffered),
+        ("/channel", false, super::timer::OutputState::Buffered),
+        ("/small", true, super::timer::OutputState::Idle),
+    ] {
+        let observed = Observed::new("write-timeout");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler: &Stalls, ..ctx(&limits, now) };
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let script = Script {
+            eof: false,
+            write_cap: Some(if hold_writes { 10 } else { 1000 }),
+            write_budget: Some(2),
+            hold_writes,
+            ..Script::new(&[request.as_bytes()])
+        };
+        let mut conn = Conn::new(script, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        assert_eq!(conn.out.state(), output, "{path}");
+        assert_eq!(!conn.io.held.is_empty(), hold_writes, "{path}");
+        assert_eq!(conn.deadline(), Some(now + limits.write_timeout), "{path}");
+        // The client sends the start of its next request but takes nothing.
+        let soon = Ctx { now: now + limits.write_timeout / 2, ..cx };
+        conn.io.input = [Some(b"GET /next HT".to_vec())].into();
+        conn.io.write_budget = Some(0);
+        conn.readable = true;
+        conn.writable = true;
+        conn.on_ready(&soon, &mut [0u8; 4096]);
+        // A full output buffer (a reader's, a channel's) holds reading back.
+        assert_eq!(conn.io.input.is_empty(), !conn.out.is_full(), "{path}: the bytes were read");
+        assert_eq!(conn.deadline(), Some(now + limits.write_timeout), "{path}: reading does not extend it");
+        let late = Ctx { now: now + limits.write_timeout, ..cx };
+        assert_eq!(conn.on_timer(&late, &mut [0u8; 4096]), After::Free, "{path}");
+        let _ = conn.abandon(Some(&observed.observer));
+        // TLS: the reply was taken whole into records (and logged then).
+        let out = &conn.io.output;
+        let body = if hold_writes { 5 } else { (out.len() - body_start(out)) as u64 };
+        assert!(body > 0, "{path}");
+        assert_eq!(observed.lines(), [(format!("GET {path} HTTP/1.1"), 200, body)], "{path}");
+    }
+}
+
+/// Answers `/big` with 20 000 `B`s (a shared body), `/nm` with a 304 that
+/// carries a large body (never sent, RFC 9110 §15.4.5), anything else with
+/// `small`.
+struct Mixed;
+
+impl Handler for Mixed {
+    fn handle(&self, req: Request) -> crate::Reply {
+        match req.path() {
+            "/big" => Response::new(200).body(bytes::Bytes::from(vec![b'B'; 20_000])).into(),
+            "/nm" => Response::new(304).body(bytes::Bytes::from(vec![b'N'; 20_000])).into(),
+            _ => Response::text("small").into(),
+        }
+    }
+}
+
+/// The body bytes in `out`, the output of [`Mixed`]'s replies.
+fn mixed_body_bytes(out: &str) -> u64 {
+    let smalls: usize = out
+        .match_indices("\r\n\r\n")
+        .map(|(i, _)| out[i + 4..].bytes().zip(b"small").take_while(|(a, b)| a == *b).count())
+        .sum();
+    (out.matches('B').count() + smalls) as u64
+}
+
+/// Shared bodies mixed with copied ones, a HEAD of a shared body and a 304
+/// with a large body, the output cut (7-byte writes) at points inside each
+/// reply: every request is logged once, in order, and the body bytes logged
+/// are those on the wire (the stream positions of shared and copied bodies
+/// agree).
+#[test]
+fn mixed_shared_and_copied_replies_cut_anywhere_are_logged_with_their_bytes() {
+    let requests: &[u8] = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n\
+HEAD /big HTTP/1.1\r\nHost: x\r\n\r\nGET /nm HTTP/1.1\r\nHost: x\r\n\r\n\
+GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+    let targets = ["GET /a", "GET /big", "HEAD /big", "GET /nm", "GET /big", "GET /c"];
+    for cut_at in [0usize, 50, 150, 300, 10_000, 20_150, 20_400, 40_000, 40_500, usize::MAX] {
+        let observed = Observed::new("mixed");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler: &Mixed, ..ctx(&limits, now) };
+        let script = Script { eof: false, write_cap: Some(7), write_budget: Some(0), ..Script::new(&[requests]) };
+        let mut conn = Conn::new(script, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        while conn.io.output.len() < cut_at && !(conn.out.is_idle() && conn.replies.is_empty()) {
+            conn.io.write_budget = Some(1);
+            conn.writable = true;
+            conn.on_ready(&cx, &mut [0u8; 4096]);
+        }
+        let _ = conn.abandon(Some(&observed.observer));
+        let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+        let want = mixed_body_bytes(&out);
+        assert_eq!(observed.body_bytes_total(), want, "cut at {cut_at}");
+        let lines = observed.lines();
+        let logged: Vec<&str> = lines.iter().map(|(request, ..)| request.trim_end_matches(" HTTP/1.1")).collect();
+        assert_eq!(logged, targets, "cut at {cut_at}");
+        assert_eq!(lines.iter().map(|l| l.2).sum::<u64>(), want, "cut at {cut_at}: {lines:?}");
+        if cut_at == usize::MAX {
+            assert_eq!(statuses(&out), [200, 200, 200, 304, 200, 200]);
+            assert_eq!(want, 40_010);
+        }
+    }
+}
+
+/// In-memory bodies below [`super::output::SHARED_BODY`] are copied into the
+/// buffer (pipelined replies still leave together); from it on, they go out
+/// from their own `Bytes`, behind their head in one vectored write.
+#[test]
+fn in_memory_bodies_are_shared_from_16_kib_on() {
+    struct Sized;
+    impl Handler for Sized {
+        fn handle(&self, req: Request) -> crate::Reply {
+            let len: usize = req.path()[1..].parse().expect("a length");
+            Response::new(200).body(bytes::Bytes::from(vec![b'z'; len])).into()
+        }
+    }
+    assert_eq!(super::output::SHARED_BODY, 16 * 1024);
+    for (len, shared) in [(16 * 1024 - 1, false), (16 * 1024, true)] {
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { handler: &Sized, ..ctx(&limits, now) };
+        let request = format!("GET /{len} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut conn =
+            Conn::new(Script { eof: false, ..Script::new(&[request.as_bytes()]) }, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        let out = &conn.io.output;
+        assert_eq!(out.len() - body_start(out), len);
+        assert!(out.ends_with(&vec![b'z'; len]));
+        assert_eq!(conn.io.writes, 1, "{len}: head and body in one write");
+        let head = body_start(out);
+        let want: &[(usize, usize)] = if shared { &[(head, head + len)] } else { &[] };
+        assert_eq!(conn.io.vectored, want, "{len}");
+    }
+}
