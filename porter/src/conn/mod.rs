@@ -251,28 +251,29 @@ impl<T: Transport> Conn<T> {
     /// ([`output::Output::take_unfinished`]), one without a byte of reply as
     /// [`Conn::no_reply_status`] says.
     pub(crate) fn abandon(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
+        let (status, peer) = (self.no_reply_status(), self.peer);
         if let Some(observer) = observer {
-            for done in self.out.take_unfinished(self.no_reply_status()) {
-                observer.on_reply(&done, self.peer);
+            for done in self.out.take_unfinished(status) {
+                observer.on_reply(&done, peer);
             }
         }
-        self.abandon_queue(observer)
+        self.abandon_queue(|_, meta| {
+            if let Some(observer) = observer {
+                Self::record_cut(observer, peer, status, meta);
+            }
+        })
     }
 
     /// Empties the reply queue: the requests queued behind the last reply that
     /// will go out never get one, nor does a request whose body is still being
-    /// read (reading stops); each is recorded with `observer`, in order
-    /// ([`Conn::record_cut`]). Returns the deferred ones still waiting.
-    fn abandon_queue(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
-        let status = self.no_reply_status();
-        let peer = self.peer;
-        let record = |meta| {
-            if let Some(observer) = observer {
-                Self::record_cut(observer, peer, status, meta);
-            }
-        };
-        let waiting = self.replies.abandon(record);
-        self.reading.take_unanswered().map(record);
+    /// read (reading stops); each goes to `unanswered`, in order. Returns the
+    /// deferred ones still waiting.
+    fn abandon_queue(&mut self, mut unanswered: impl FnMut(&mut Output, queue::ReplyMeta)) -> Vec<(u64, Arc<Pending>)> {
+        let out = &mut self.out;
+        let waiting = self.replies.abandon(|meta| unanswered(out, meta));
+        if let Some(meta) = self.reading.take_unanswered() {
+            unanswered(&mut self.out, meta);
+        }
         waiting
     }
 
@@ -483,19 +484,27 @@ impl<T: Transport> Conn<T> {
     }
 
     fn finish_reply(&mut self, ctx: &Ctx<'_>) {
-        let Some(close) = self.out.finish(ctx.observe.is_some()) else { return };
-        if let Some(observer) = ctx.observe {
-            self.report_written(observer);
-        }
+        let observed = ctx.observe.is_some();
+        let Some(close) = self.out.finish(observed) else { return };
         if close {
             // RFC 9112 §9.6: after a reply with `Connection: close`, send nothing
             // more. Requests still waiting for an answer will never get one
             // out: their responders hear it now, as when the client leaves.
-            for (_, pending) in self.abandon_queue(ctx.observe) {
+            // They are logged after the closing reply, in order.
+            let status = self.no_reply_status();
+            let unanswered = |out: &mut Output, meta| {
+                if observed {
+                    out.push_unanswered(meta, status);
+                }
+            };
+            for (_, pending) in self.abandon_queue(unanswered) {
                 pending.cancel();
             }
             self.stop_reading();
             self.phase = Phase::Closing;
+        }
+        if let Some(observer) = ctx.observe {
+            self.report_written(observer);
         }
     }
 

@@ -245,20 +245,27 @@ impl Output {
     /// flight: the connection is dropped with it, and its transport must know
     /// that the close is not a clean one.
     pub(crate) fn take_unfinished(&mut self, no_reply: u16) -> Vec<Finished> {
-        let flight =
-            self.in_flight.as_mut().map(|f| Unwritten { end: u64::MAX, extent: f.extent, done: f.take_record() });
-        let sent = self.sent;
-        self.finished
-            .drain(..)
-            .chain(flight)
-            .map(|Unwritten { extent, mut done, .. }| {
-                if sent <= extent.start {
-                    done.status = no_reply;
-                }
-                done.body_bytes = extent.body_sent(sent);
-                done
-            })
-            .collect()
+        let mut cut = Vec::with_capacity(self.finished.len() + 1);
+        let records = self.finished.drain(..).map(|u| (u.extent, u.done));
+        let flight = self.in_flight.as_mut().map(|f| (f.extent, f.take_record()));
+        for (extent, mut done) in records.chain(flight) {
+            if self.sent <= extent.start {
+                done.status = no_reply;
+            }
+            done.body_bytes = extent.body_sent(self.sent);
+            cut.push(done);
+        }
+        cut
+    }
+
+    /// Records a request that will get no reply because the reply before it
+    /// closes the connection: its `status` (nothing of it goes out) is
+    /// reported after that reply's, in order ([`Output::pop_written`]).
+    pub(crate) fn push_unanswered(&mut self, meta: ReplyMeta, status: u16) {
+        let at = self.position();
+        let extent = Extent { start: at, body: at, payload: 0 };
+        let done = Finished { status, body_bytes: 0, started: meta.started, log: meta.log };
+        self.finished.push_back(Unwritten { end: at, extent, done });
     }
 
     /// Encodes `slot` (the queue's front). Starts streaming its body if needed.

@@ -1001,3 +1001,34 @@ fn in_memory_bodies_are_shared_from_16_kib_on() {
         assert_eq!(conn.io.vectored, want, "{len}");
     }
 }
+
+/// Requests queued behind a reply that closes the connection get no reply;
+/// their lines (444) come after that reply's own, in request order (they
+/// used to be written first, before the closing reply's last byte went out).
+#[test]
+fn requests_cut_by_a_closing_reply_are_logged_after_it() {
+    let observed = Observed::new("closing");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let handler = Defers(std::sync::Mutex::new(Vec::new()));
+    let cx = Ctx { observe: Some(&observed.observer), handler: &handler, ..ctx(&limits, now) };
+    let three = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nPOST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc";
+    let script = Script { eof: false, write_cap: Some(7), write_budget: Some(0), ..Script::new(&[three]) };
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert!(conn.on_answer(0, Response::text("first").close()));
+    for _ in 0..1000 {
+        conn.io.write_budget = Some(1);
+        conn.writable = true;
+        if conn.on_ready(&cx, &mut [0u8; 4096]) == After::Free || conn.io.shut_down {
+            break;
+        }
+    }
+    assert!(conn.io.shut_down, "the closing reply went out and the connection closed");
+    let responders = handler.0.lock().expect("responders");
+    assert!(responders[1].is_cancelled(), "the second request was cancelled");
+    let _ = conn.abandon(Some(&observed.observer));
+    let lines = observed.lines();
+    let got: Vec<(&str, u16)> = lines.iter().map(|(request, status, _)| (request.as_str(), *status)).collect();
+    assert_eq!(got, [("GET /1 HTTP/1.1", 200), ("GET /2 HTTP/1.1", 444), ("POST /3 HTTP/1.1", 444)]);
+}
