@@ -423,13 +423,18 @@ impl Reading {
         matches!(self, Reading::Head | Reading::Body(_))
     }
 
+    /// True while the body of a request whose handler has not run yet is
+    /// being collected.
+    pub(crate) fn holds_unanswered(&self) -> bool {
+        matches!(self, Reading::Body(state) if matches!(state.sink, Sink::Buffer { .. }))
+    }
+
     /// The record of a request whose body is being collected: its handler
     /// has not run, so no reply is queued for it. Taken when its reading
     /// ends without the body (reading stops: nothing more is read); every
     /// other request is in the reply queue or the output already.
     pub(crate) fn take_unanswered(&mut self) -> Option<ReplyMeta> {
-        let Reading::Body(state) = self else { return None };
-        if !matches!(state.sink, Sink::Buffer { .. }) {
+        if !self.holds_unanswered() {
             return None;
         }
         let Reading::Body(state) = std::mem::replace(self, Reading::Stopped) else { return None };

@@ -305,9 +305,14 @@ impl<T: Transport> Conn<T> {
     /// new (as Go's `Server.Shutdown` sees it): its client connected to send
     /// one, and that request is answered (with `Connection: close`) if it
     /// comes within the header timeout.
+    /// A request whose body is being collected was begun too: it is read in
+    /// full and answered, and its reply closes (its dispatch sees `draining`).
     pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
-        if !self.is_idle() && self.replies.close_after_last() {
+        if self.is_idle() || self.reading.holds_unanswered() {
+            return;
+        }
+        if self.replies.close_after_last() {
             self.reading = Reading::Stopped;
         }
     }

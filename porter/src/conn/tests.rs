@@ -1032,3 +1032,38 @@ fn requests_cut_by_a_closing_reply_are_logged_after_it() {
     let got: Vec<(&str, u16)> = lines.iter().map(|(request, status, _)| (request.as_str(), *status)).collect();
     assert_eq!(got, [("GET /1 HTTP/1.1", 200), ("GET /2 HTTP/1.1", 444), ("POST /3 HTTP/1.1", 444)]);
 }
+
+/// A drain that begins while a request's body is being collected (behind a
+/// reply still awaited) lets that begun request finish: it is read,
+/// answered, and its reply closes the connection. Reading used to stop at
+/// once, dropping the request without a reply or a log line.
+#[test]
+fn a_drain_lets_a_request_whose_body_is_coming_finish() {
+    let observed = Observed::new("drain-body");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let handler = Defers(std::sync::Mutex::new(Vec::new()));
+    let cx = Ctx { observe: Some(&observed.observer), handler: &handler, ..ctx(&limits, now) };
+    let start = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc";
+    let mut conn = Conn::new(Script { eof: false, ..Script::new(&[start]) }, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    conn.begin_drain();
+    conn.io.input = [Some(b"def".to_vec())].into();
+    conn.readable = true;
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert_eq!(handler.0.lock().expect("responders").len(), 2, "the second request was dispatched");
+    assert!(conn.on_answer(0, Response::text("first")));
+    assert!(conn.on_answer(1, Response::text("second")));
+    conn.writable = true;
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+    assert_eq!(statuses(&out), [200, 200], "{out}");
+    let second = out.find("first").map(|i| &out[i..]).expect("the first reply's body");
+    assert!(second.contains("Connection: close\r\n") && second.ends_with("second"), "{out}");
+    assert_eq!(out.matches("Connection: close").count(), 1, "only the last reply closes: {out}");
+    assert!(conn.io.shut_down);
+    let _ = conn.abandon(Some(&observed.observer));
+    let lines = observed.lines();
+    let got: Vec<(&str, u16)> = lines.iter().map(|(request, status, _)| (request.as_str(), *status)).collect();
+    assert_eq!(got, [("GET /1 HTTP/1.1", 200), ("POST /2 HTTP/1.1", 200)]);
+}
