@@ -414,6 +414,23 @@ fn a_request_cancelled_before_its_answer_is_logged_499() {
 /// second 444 (porter closed it without a reply, as nginx logs that).
 #[test]
 fn replies_cut_by_the_end_of_the_shutdown_grace_are_logged() {
+    grace_cuts_a_channel_body(Some(10), b"\r\n\r\nhello", 5);
+}
+
+/// The same with a chunked body: its bytes count as they went on the wire,
+/// framing included (`5\r\nhello\r\n`, 10 bytes), as for a chunked reply
+/// sent in full (they used to count the 5 data bytes when cut, the same
+/// minimum of data and wire bytes a whole reply did not use).
+#[test]
+fn a_chunked_reply_cut_by_the_end_of_the_shutdown_grace_counts_its_wire_bytes() {
+    grace_cuts_a_channel_body(None, b"\r\n\r\n5\r\nhello\r\n", 10);
+}
+
+/// Sends 5 bytes of a channel body of `len`, reads up to `seen` (the head's
+/// end and what followed), ends the shutdown grace, and checks the lines:
+/// the cut reply with `logged` body bytes, a deferred request never
+/// answered with 444.
+fn grace_cuts_a_channel_body(len: Option<u64>, seen: &[u8], logged: u64) {
     let dir = TempDir::new("log-grace");
     let path = dir.path().join("access.log");
     // The test keeps the channel's sender and the responder, unused, until the end.
@@ -421,7 +438,7 @@ fn replies_cut_by_the_end_of_the_shutdown_grace_are_logged() {
     let park = parked.clone();
     let app = Router::new()
         .get("/stream", move |_req| {
-            let (sender, body) = Body::channel(Some(10));
+            let (sender, body) = Body::channel(len);
             sender.send("hello").expect("room for 5 bytes");
             park.send(Box::new(sender)).expect("the test holds the sender");
             Response::new(200).body(body)
@@ -437,7 +454,7 @@ fn replies_cut_by_the_end_of_the_shutdown_grace_are_logged() {
     streaming.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
     let mut got = Vec::new();
     let mut chunk = [0u8; 1024];
-    while !got.ends_with(b"\r\n\r\nhello") {
+    while !got.ends_with(seen) {
         let n = streaming.stream.read(&mut chunk).expect("read the head and the first 5 bytes");
         assert!(n > 0, "closed before the first 5 bytes");
         got.extend_from_slice(&chunk[..n]);
@@ -452,11 +469,11 @@ fn replies_cut_by_the_end_of_the_shutdown_grace_are_logged() {
     assert_eq!(
         got,
         [
-            "127.0.0.1 - - [TIME] \"GET /stream HTTP/1.1\" 200 5 \"-\" \"-\"",
-            "127.0.0.1 - - [TIME] \"GET /wait HTTP/1.1\" 444 - \"-\" \"-\"",
+            format!("127.0.0.1 - - [TIME] \"GET /stream HTTP/1.1\" 200 {logged} \"-\" \"-\""),
+            "127.0.0.1 - - [TIME] \"GET /wait HTTP/1.1\" 444 - \"-\" \"-\"".to_owned(),
         ]
     );
-    assert_eq!(sample(&metrics, "porter_response_body_bytes_total"), 5);
+    assert_eq!(sample(&metrics, "porter_response_body_bytes_total"), logged);
     assert_eq!(sample(&metrics, "porter_requests_total{class=\"2xx\"}"), 1);
     assert_eq!(sample(&metrics, "porter_requests_total{class=\"4xx\"}"), 1);
 }

@@ -210,13 +210,18 @@ fn streamed_file_and_deferred_bodies_count_the_bytes_that_went_out() {
         .spawn()
         .expect("spawns");
     let mut c = Client::connect(server.local_addr());
-    let mut sizes = Vec::new();
+    let (mut sizes, mut on_wire) = (Vec::new(), Vec::new());
     for target in ["/reader", "/channel", "/file", "/deferred"] {
         let r = c.round_trip(format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n"));
         assert_eq!(r.status, 200, "{target}");
         sizes.push(r.body.len() as u64);
+        let head = common::find(&r.raw, b"\r\n\r\n").expect("a head") + 4;
+        on_wire.push((r.raw.len() - head) as u64);
     }
     assert_eq!(sizes, [70_000, 30_000, 250_000, 5]);
+    // Body bytes count as they go on the wire: the chunked ones with their framing.
+    let sizes = on_wire;
+    assert!(sizes[0] > 70_000 && sizes[1] > 30_000 && sizes[2..] == [250_000, 5], "{sizes:?}");
     drop(c);
     server.shutdown(Duration::from_secs(5)).expect("shutdown");
     let s = parse(&metrics.render());

@@ -495,3 +495,50 @@ fn add_pem_files_names_a_certificate_by_its_dns_names() {
     let err = TlsConfig::from_pem(pki.localhost.0.as_bytes(), pki.api.1.as_bytes()).unwrap_err();
     assert!(err.to_string().contains("do not fit"), "{err}");
 }
+
+/// An in-memory body large enough to be written from its shared `Bytes`
+/// leaves with its head in one `write_vectored` into rustls, so head and
+/// body start share the first TLS record (they used to take a record each:
+/// the default `write_vectored` wrote the head alone). The client reads the
+/// raw records off the socket one by one.
+#[test]
+fn a_shared_body_starts_in_the_record_of_its_head() {
+    let pki = Pki::new();
+    let (_server, _, https) = serve_tls(&pki, Limits::default(), app());
+    let tcp = TcpStream::connect(https).unwrap();
+    tcp.set_read_timeout(Some(SAFETY_TIMEOUT)).unwrap();
+    let mut tcp = tcp;
+    let mut conn = ClientConnection::new(pki.client_config(), ServerName::try_from("localhost").unwrap()).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).unwrap();
+    }
+    conn.writer().write_all(b"GET /big HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    while conn.wants_write() {
+        conn.write_tls(&mut tcp).unwrap();
+    }
+    // Records one at a time until one carries plaintext (tickets carry none).
+    let first = loop {
+        let mut header = [0u8; 5];
+        tcp.read_exact(&mut header).unwrap();
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        let mut record = header.to_vec();
+        record.resize(5 + len, 0);
+        tcp.read_exact(&mut record[5..]).unwrap();
+        let mut rest = &record[..];
+        while !rest.is_empty() {
+            conn.read_tls(&mut rest).unwrap();
+            conn.process_new_packets().unwrap();
+        }
+        let mut plain = vec![0u8; 64 * 1024];
+        match conn.reader().read(&mut plain) {
+            Ok(n) if n > 0 => break plain[..n].to_vec(),
+            Ok(_) => panic!("the server closed before the reply"),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(first.starts_with(b"HTTP/1.1 200 OK\r\n"), "{:?}", String::from_utf8_lossy(&first));
+    let head = find(&first, b"\r\n\r\n").expect("the whole head in the first record") + 4;
+    assert!(first.len() > head, "the body starts in the head's record ({} bytes, head {head})", first.len());
+    assert_eq!(&first[head..], &pattern(3 << 20)[..first.len() - head]);
+}

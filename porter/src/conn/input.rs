@@ -74,7 +74,11 @@ impl<T: Transport> Conn<T> {
         }
         if self.peer_eof && self.reading.is_accepting() && self.replies.len() < ctx.limits.max_pipelined {
             // RFC 9112 §9.6: the peer half-closed. Every complete request has been
-            // dispatched and still gets its reply; a trailing partial one never will.
+            // dispatched and still gets its reply; a trailing partial one never
+            // will: one whose body it left unfinished is logged 499 (it left).
+            if let (Some(meta), Some(observer)) = (self.reading.take_unanswered(), ctx.observe) {
+                Self::record_cut(observer, self.peer, crate::observe::CLIENT_CLOSED, meta);
+            }
             self.rbuf.clear();
             self.stop_reading();
         }
@@ -199,7 +203,7 @@ impl<T: Transport> Conn<T> {
                 Ok(step) => step,
                 Err(e) => {
                     log::debug!("{:?}: bad request body: {e}", self.peer);
-                    self.fail_body(e.status(), e.reason());
+                    self.fail_body(e.status(), std::io::ErrorKind::InvalidData, e.reason());
                     return false;
                 }
             };
@@ -214,7 +218,7 @@ impl<T: Transport> Conn<T> {
             if state.received > ctx.limits.max_body {
                 // RFC 9110 §15.5.14; a chunked body has no announced length to check
                 // earlier. A streaming handler's reader fails and the connection closes.
-                self.fail_body(413, BODY_TOO_LARGE);
+                self.fail_body(413, std::io::ErrorKind::InvalidData, BODY_TOO_LARGE);
                 return false;
             }
             state.sink.take(&mut self.rbuf, step.data, step.consumed);
@@ -268,22 +272,22 @@ impl<T: Transport> Conn<T> {
         writer.has_room(ctx.remote, self.token)
     }
 
-    /// A body could not be read (`why`): answer `status` if its request is
-    /// still unanswered. A drained body's request already has its answer, and a
-    /// streaming handler learns of the failure from its reader: just close.
-    fn fail_body(&mut self, status: u16, why: &'static str) {
-        let Reading::Body(state) = &self.reading else { return self.reject(status) };
-        match &state.sink {
-            Sink::Buffer { meta, .. } => {
-                let meta = meta.clone();
-                self.reject_request(status, why, &meta);
-            }
-            Sink::Pipe { writer, .. } => {
-                writer.fail(std::io::ErrorKind::InvalidData, why);
-                self.stop_reading();
-            }
-            Sink::Drain => self.stop_reading(),
+    /// A body could not be read (`why`, an error of `kind`): answer `status`
+    /// if its request is still unanswered (its own record moves into the
+    /// refusal, so it is logged once, with its request line). A drained
+    /// body's request already has its answer, and a streaming handler learns
+    /// of the failure from its reader and answers itself: no new reply, just
+    /// close after the queued ones.
+    pub(super) fn fail_body(&mut self, status: u16, kind: std::io::ErrorKind, why: &'static str) {
+        if let Some(meta) = self.reading.take_unanswered() {
+            return self.reject_request(status, why, &meta);
         }
+        if let Reading::Body(state) = &self.reading {
+            if let Sink::Pipe { writer, .. } = &state.sink {
+                writer.fail(kind, why);
+            }
+        }
+        self.stop_reading();
     }
 
     /// True while a streaming handler's pipe is full (reading waits for it).
@@ -417,6 +421,25 @@ impl Reading {
     /// True while more request bytes are wanted.
     pub(crate) fn is_accepting(&self) -> bool {
         matches!(self, Reading::Head | Reading::Body(_))
+    }
+
+    /// True while the body of a request whose handler has not run yet is
+    /// being collected.
+    pub(crate) fn holds_unanswered(&self) -> bool {
+        matches!(self, Reading::Body(state) if matches!(state.sink, Sink::Buffer { .. }))
+    }
+
+    /// The record of a request whose body is being collected: its handler
+    /// has not run, so no reply is queued for it. Taken when its reading
+    /// ends without the body (reading stops: nothing more is read); every
+    /// other request is in the reply queue or the output already.
+    pub(crate) fn take_unanswered(&mut self) -> Option<ReplyMeta> {
+        if !self.holds_unanswered() {
+            return None;
+        }
+        let Reading::Body(state) = std::mem::replace(self, Reading::Stopped) else { return None };
+        let Sink::Buffer { meta, .. } = state.sink else { return None };
+        Some(meta)
     }
 }
 

@@ -127,6 +127,9 @@ pub(crate) struct Conn<T: Transport> {
     deadline: Option<Instant>,
     /// A new request head began since the timer was last set.
     head_started: bool,
+    /// When the head begun at the front of `rbuf` must be complete (see
+    /// [`timer::deadline_of`]); `None` while no head is begun.
+    head_deadline: Option<Instant>,
     /// The peer sent EOF (half-closed): no more bytes will come.
     peer_eof: bool,
     /// The client went away (its EOF while an answer was awaited, a reset):
@@ -158,6 +161,7 @@ impl<T: Transport> Conn<T> {
             timer: TimerKind::Header,
             deadline: Some(deadline_after(now, limits.header_timeout)),
             head_started: false,
+            head_deadline: None,
             peer_eof: false,
             client_left: false,
             proxy_header: None,
@@ -247,25 +251,30 @@ impl<T: Transport> Conn<T> {
     /// ([`output::Output::take_unfinished`]), one without a byte of reply as
     /// [`Conn::no_reply_status`] says.
     pub(crate) fn abandon(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
+        let (status, peer) = (self.no_reply_status(), self.peer);
         if let Some(observer) = observer {
-            for done in self.out.take_unfinished(self.no_reply_status()) {
-                observer.on_reply(&done, self.peer);
+            for done in self.out.take_unfinished(status) {
+                observer.on_reply(&done, peer);
             }
         }
-        self.abandon_queue(observer)
-    }
-
-    /// Empties the reply queue: the requests queued behind the last reply that
-    /// will go out never get one; each is recorded with `observer`
-    /// ([`Conn::record_cut`]). Returns the deferred ones still waiting.
-    fn abandon_queue(&mut self, observer: Option<&Observer>) -> Vec<(u64, Arc<Pending>)> {
-        let status = self.no_reply_status();
-        let peer = self.peer;
-        self.replies.abandon(|meta| {
+        self.abandon_queue(|_, meta| {
             if let Some(observer) = observer {
                 Self::record_cut(observer, peer, status, meta);
             }
         })
+    }
+
+    /// Empties the reply queue: the requests queued behind the last reply that
+    /// will go out never get one, nor does a request whose body is still being
+    /// read (reading stops); each goes to `unanswered`, in order. Returns the
+    /// deferred ones still waiting.
+    fn abandon_queue(&mut self, mut unanswered: impl FnMut(&mut Output, queue::ReplyMeta)) -> Vec<(u64, Arc<Pending>)> {
+        let out = &mut self.out;
+        let waiting = self.replies.abandon(|meta| unanswered(out, meta));
+        if let Some(meta) = self.reading.take_unanswered() {
+            unanswered(&mut self.out, meta);
+        }
+        waiting
     }
 
     /// Records a request that got no byte of a reply: access-log line and
@@ -296,9 +305,14 @@ impl<T: Transport> Conn<T> {
     /// new (as Go's `Server.Shutdown` sees it): its client connected to send
     /// one, and that request is answered (with `Connection: close`) if it
     /// comes within the header timeout.
+    /// A request whose body is being collected was begun too: it is read in
+    /// full and answered, and its reply closes (its dispatch sees `draining`).
     pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
-        if !self.is_idle() && self.replies.close_after_last() {
+        if self.is_idle() || self.reading.holds_unanswered() {
+            return;
+        }
+        if self.replies.close_after_last() {
             self.reading = Reading::Stopped;
         }
     }
@@ -324,7 +338,10 @@ impl<T: Transport> Conn<T> {
             // A connection that never sent a byte is closed without a word.
             TimerKind::Header if self.rbuf.is_empty() => self.phase = Phase::Dead,
             // RFC 9110 §15.5.9: 408 for a request that did not arrive in time.
-            TimerKind::Header | TimerKind::Body => self.reject(408),
+            TimerKind::Header => self.reject(408),
+            // Only a request still unanswered gets it; an answered one (its
+            // body drained, or read by its streaming handler) just closes.
+            TimerKind::Body => self.fail_body(408, ErrorKind::TimedOut, "request body timed out"),
             TimerKind::Idle | TimerKind::Write | TimerKind::Linger => self.phase = Phase::Dead,
         }
         self.deadline = None;
@@ -472,19 +489,27 @@ impl<T: Transport> Conn<T> {
     }
 
     fn finish_reply(&mut self, ctx: &Ctx<'_>) {
-        let Some(close) = self.out.finish(ctx.observe.is_some()) else { return };
-        if let Some(observer) = ctx.observe {
-            self.report_written(observer);
-        }
+        let observed = ctx.observe.is_some();
+        let Some(close) = self.out.finish(observed) else { return };
         if close {
             // RFC 9112 §9.6: after a reply with `Connection: close`, send nothing
             // more. Requests still waiting for an answer will never get one
             // out: their responders hear it now, as when the client leaves.
-            self.stop_reading();
-            for (_, pending) in self.abandon_queue(ctx.observe) {
+            // They are logged after the closing reply, in order.
+            let status = self.no_reply_status();
+            let unanswered = |out: &mut Output, meta| {
+                if observed {
+                    out.push_unanswered(meta, status);
+                }
+            };
+            for (_, pending) in self.abandon_queue(unanswered) {
                 pending.cancel();
             }
+            self.stop_reading();
             self.phase = Phase::Closing;
+        }
+        if let Some(observer) = ctx.observe {
+            self.report_written(observer);
         }
     }
 
@@ -525,19 +550,28 @@ impl<T: Transport> Conn<T> {
         }
         self.out.release_memory();
         self.replies.release_memory();
-        let kind = timer::timer_for(&self.summary());
+        let summary = self.summary(limits);
+        let kind = timer::timer_for(&summary);
         progress.head_started = std::mem::take(&mut self.head_started);
+        let begun = summary.input == (InputState::Head { begun: true });
+        // A head's clock starts at its first byte, and starts over when the
+        // application held the input back (paused, no timeout) in between.
+        if !begun {
+            self.head_deadline = None;
+        } else if progress.head_started || self.head_deadline.is_none() || self.timer == TimerKind::None {
+            self.head_deadline = Some(deadline_after(now, limits.header_timeout));
+        }
         if timer::restarts(kind, self.timer, progress) {
             self.timer = kind;
-            self.deadline = timer::timeout_of(kind, limits).map(|d| deadline_after(now, d));
+            self.deadline = timer::deadline_of(kind, self.head_deadline, now, limits);
         }
     }
 
     /// The parts of this connection's state its timeout depends on.
-    fn summary(&self) -> Summary {
+    fn summary(&self, limits: &Limits) -> Summary {
         let input = match self.reading {
             Reading::Head => InputState::Head { begun: !self.rbuf.is_empty() },
-            Reading::Body(_) => InputState::Body { held: self.is_pipe_full() },
+            Reading::Body(_) => InputState::Body,
             Reading::Stopped => InputState::Stopped,
         };
         Summary {
@@ -545,6 +579,7 @@ impl<T: Transport> Conn<T> {
             proxy_header: self.proxy_header.is_some(),
             handshaking: self.io.is_handshaking(),
             input,
+            paused: self.phase == Phase::Open && self.reading.is_accepting() && !self.wants_input(limits),
             output: self.out.state(),
             transport_held: self.io.wants_write(),
             replies_queued: !self.replies.is_empty(),

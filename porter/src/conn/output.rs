@@ -78,8 +78,10 @@ struct Extent {
     start: u64,
     /// The position of its body's first byte.
     body: u64,
-    /// Body bytes produced: the whole length of an in-memory or file body,
-    /// the payload pulled so far of a reader or channel (chunk framing aside).
+    /// Body bytes produced, as they go on the wire (chunk framing included,
+    /// as nginx's `$body_bytes_sent` counts them): the whole length of an
+    /// in-memory or file body, what has been encoded so far of a reader or
+    /// channel. Finished and cut replies are counted the same way.
     payload: u64,
 }
 
@@ -243,20 +245,27 @@ impl Output {
     /// flight: the connection is dropped with it, and its transport must know
     /// that the close is not a clean one.
     pub(crate) fn take_unfinished(&mut self, no_reply: u16) -> Vec<Finished> {
-        let flight =
-            self.in_flight.as_mut().map(|f| Unwritten { end: u64::MAX, extent: f.extent, done: f.take_record() });
-        let sent = self.sent;
-        self.finished
-            .drain(..)
-            .chain(flight)
-            .map(|Unwritten { extent, mut done, .. }| {
-                if sent <= extent.start {
-                    done.status = no_reply;
-                }
-                done.body_bytes = extent.body_sent(sent);
-                done
-            })
-            .collect()
+        let mut cut = Vec::with_capacity(self.finished.len() + 1);
+        let records = self.finished.drain(..).map(|u| (u.extent, u.done));
+        let flight = self.in_flight.as_mut().map(|f| (f.extent, f.take_record()));
+        for (extent, mut done) in records.chain(flight) {
+            if self.sent <= extent.start {
+                done.status = no_reply;
+            }
+            done.body_bytes = extent.body_sent(self.sent);
+            cut.push(done);
+        }
+        cut
+    }
+
+    /// Records a request that will get no reply because the reply before it
+    /// closes the connection: its `status` (nothing of it goes out) is
+    /// reported after that reply's, in order ([`Output::pop_written`]).
+    pub(crate) fn push_unanswered(&mut self, meta: ReplyMeta, status: u16) {
+        let at = self.position();
+        let extent = Extent { start: at, body: at, payload: 0 };
+        let done = Finished { status, body_bytes: 0, started: meta.started, log: meta.log };
+        self.finished.push_back(Unwritten { end: at, extent, done });
     }
 
     /// Encodes `slot` (the queue's front). Starts streaming its body if needed.
@@ -300,14 +309,17 @@ impl Output {
         encode::encode_head(&mut self.buf, &head);
         let status = response.status;
         let skip_body = meta.is_head || framing == Framing::NoBody;
-        // For the access log: in-memory and file bodies now; streamed ones as they are pulled.
-        let payload = match (&response.body.0, skip_body) {
-            (BodyKind::Bytes(b), false) => b.len() as u64,
-            (BodyKind::File { len, .. }, false) => *len,
+        let body_start = self.position();
+        let body = if skip_body { None } else { self.begin_body(response.body.0, framing) };
+        // For the access log: what went into the buffer, plus a body that
+        // goes out from where it is; a streamed body counts as it is pulled.
+        let aside = match &body {
+            Some(Streaming::Shared(b)) => b.len() as u64,
+            Some(Streaming::File { remaining, .. }) => *remaining,
             _ => 0,
         };
-        let extent = Extent { start, body: self.position(), payload };
-        let body = if skip_body { None } else { self.begin_body(response.body.0, framing) };
+        let payload = self.position() - body_start + aside;
+        let extent = Extent { start, body: body_start, payload };
         self.in_flight = Some(InFlight { meta, status, extent, body });
     }
 
@@ -347,26 +359,27 @@ impl Output {
     ) -> Result<bool, BodyFailed> {
         let sent = self.sent;
         let Some(flight) = self.in_flight.as_mut() else { return Ok(true) };
-        let done = match &mut flight.body {
-            None => true,
+        let before = self.buf.len();
+        let pumped = match &mut flight.body {
+            None => Ok(true),
             Some(Streaming::Reader { reader, remaining, chunked }) => {
-                let body = (&mut self.buf, self.written, &mut flight.extent.payload);
                 let request = RequestId::numbered(peer, flight.meta.seq);
-                match pump_reader(body, reader, remaining, *chunked, scratch, &request) {
-                    Ok(pumped) => pumped?,
+                match pump_reader((&mut self.buf, self.written), reader, remaining, *chunked, scratch, &request) {
+                    Ok(pumped) => pumped,
                     Err(Panicked) if sent <= flight.extent.start => return Ok(self.answer_500_instead(cx)),
-                    Err(Panicked) => return Err(BodyFailed),
+                    Err(Panicked) => Err(BodyFailed),
                 }
             }
             Some(Streaming::Channel { receiver, remaining, chunked }) => {
-                let body = (&mut self.buf, self.written, &mut flight.extent.payload);
-                pump_channel(body, receiver, remaining, *chunked, (remote, token))?
+                pump_channel((&mut self.buf, self.written), receiver, remaining, *chunked, (remote, token))
             }
             // Files and shared bodies go out from where they are, in `write_to`.
-            Some(Streaming::File { remaining, .. }) => *remaining == 0,
-            Some(Streaming::Shared(shared)) => shared.is_empty(),
+            Some(Streaming::File { remaining, .. }) => Ok(*remaining == 0),
+            Some(Streaming::Shared(shared)) => Ok(shared.is_empty()),
         };
-        Ok(done)
+        // The pieces pulled, framed as they will go out (the buffer only grows here).
+        flight.extent.payload += (self.buf.len() - before) as u64;
+        pumped
     }
 
     /// Replaces the in-flight reply, none of which was written, with a 500:
@@ -429,13 +442,13 @@ fn choose_framing(response: &Response, meta: &ReplyMeta) -> Framing {
     }
 }
 
-/// The output buffer, its written mark, and the reply's body-byte count.
-type BodyOut<'a> = (&'a mut Vec<u8>, usize, &'a mut u64);
+/// The output buffer and its written mark.
+type BodyOut<'a> = (&'a mut Vec<u8>, usize);
 
 /// Pulls the application's reader; the outer error is a panic in it (logged
 /// by the guard), the inner result the body's progress.
 fn pump_reader(
-    (buf, written, sent): BodyOut<'_>,
+    (buf, written): BodyOut<'_>,
     reader: &mut Owned<dyn Read + Send>,
     remaining: &mut Option<u64>,
     chunked: bool,
@@ -465,7 +478,6 @@ fn pump_reader(
         } else {
             buf.extend_from_slice(&scratch[..n]);
         }
-        *sent += n as u64;
         if let Some(r) = remaining {
             *r -= n as u64;
         }
@@ -474,7 +486,7 @@ fn pump_reader(
 }
 
 fn pump_channel(
-    (buf, written, sent): BodyOut<'_>,
+    (buf, written): BodyOut<'_>,
     receiver: &Receiver,
     remaining: &mut Option<u64>,
     chunked: bool,
@@ -495,7 +507,6 @@ fn pump_channel(
                 } else {
                     buf.extend_from_slice(&data);
                 }
-                *sent += data.len() as u64;
                 if let Some(r) = remaining {
                     *r -= data.len() as u64;
                 }

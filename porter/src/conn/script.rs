@@ -28,8 +28,13 @@ pub(crate) struct Script {
     pub(crate) shut_down: bool,
     /// The bytes written with `write_more` (output that more output follows).
     pub(crate) corked: Vec<u8>,
-    /// Calls of `write_pieces` with more than one piece (a head and a shared body).
-    pub(crate) vectored: usize,
+    /// Each call of `write_pieces` with more than one piece (a head and a
+    /// shared body): the first piece's length and the bytes that call wrote.
+    pub(crate) vectored: Vec<(usize, usize)>,
+    /// Acts like TLS: writes are taken whole into `held` (records not yet on
+    /// the wire), which `flush_pending` moves to `output` within the budget.
+    pub(crate) hold_writes: bool,
+    pub(crate) held: Vec<u8>,
     /// Each time the connection said its output ended (where TLS queues
     /// close_notify): how much output there was, and whether the FIN was sent.
     pub(crate) end_of_output_at: Vec<(usize, bool)>,
@@ -66,6 +71,21 @@ impl Read for Script {
 
 impl Write for Script {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.hold_writes {
+            self.held.extend_from_slice(buf);
+            return Ok(buf.len());
+        }
+        self.write_through(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Script {
+    /// A write to the wire, within the budget and the cap.
+    fn write_through(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.write_budget {
             Some(0) => return Err(io::ErrorKind::WouldBlock.into()),
             Some(n) => *n -= 1,
@@ -75,10 +95,6 @@ impl Write for Script {
         self.output.extend_from_slice(&buf[..n]);
         self.writes += 1;
         Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -99,8 +115,23 @@ impl Transport for Script {
         let total: usize = pieces.iter().map(|p| p.len()).sum();
         let cap = self.write_cap.map_or(total, |c| c.min(total));
         let joined: Vec<u8> = pieces.iter().flat_map(|p| p.iter().copied()).take(cap).collect();
-        self.vectored += usize::from(pieces.len() > 1);
-        self.write(&joined)
+        let written = self.write(&joined)?;
+        if pieces.len() > 1 {
+            self.vectored.push((pieces[0].len(), written));
+        }
+        Ok(written)
+    }
+
+    fn wants_write(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    fn flush_pending(&mut self) -> io::Result<usize> {
+        let held = std::mem::take(&mut self.held);
+        let result = self.write_through(&held);
+        let n = *result.as_ref().unwrap_or(&0);
+        self.held = held[n..].to_vec();
+        result
     }
 
     fn end_of_output(&mut self) {

@@ -585,5 +585,485 @@ fn a_large_shared_body_goes_out_from_its_bytes_not_through_the_buffer() {
     assert_eq!(&out[first..first + body.len()], body, "the first body, byte for byte");
     let second = head_end(first + body.len());
     assert_eq!(&out[second..], body, "the second body, byte for byte, and nothing after");
-    assert!(conn.io.vectored >= 2, "each head left with its body in one vectored write");
+    // Two vectored writes, one per reply: each took its whole head and the
+    // start of its body in one call.
+    let calls = &conn.io.vectored;
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(calls.iter().all(|&(head, wrote)| wrote > head && wrote == 64 * 1024), "{calls:?}");
+}
+
+/// An observer with an access log (to a file of its own) and metrics, for
+/// tests that check what was recorded.
+struct Observed {
+    metrics: crate::Metrics,
+    config: crate::observe::ObserveConfig,
+    observer: crate::observe::Observer,
+    path: std::path::PathBuf,
+}
+
+impl Observed {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("porter-conn-{name}-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let log = crate::observe::access_log::LogShared::start(crate::AccessLog::file(&path)).expect("the log");
+        let metrics = crate::Metrics::new();
+        let config = crate::observe::ObserveConfig { log: Some(Arc::new(log)), metrics: Some(metrics.clone()) };
+        let observer = crate::observe::Observer::new(&config).expect("observed");
+        Observed { metrics, config, observer, path }
+    }
+
+    /// Every line logged, as (request line, status, body bytes), once the writer is done.
+    fn lines(self) -> Vec<(String, u16, u64)> {
+        self.observer.flush();
+        let Observed { config, observer, path, .. } = self;
+        drop(observer);
+        drop(config); // the writer thread writes everything and ends
+        let text = std::fs::read_to_string(&path).expect("the log file");
+        let _ = std::fs::remove_file(&path);
+        text.lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split('"').collect();
+                let mut numbers = fields[2].split_whitespace();
+                let status = numbers.next().and_then(|s| s.parse().ok()).expect("a status");
+                let bytes = numbers.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                (fields[1].to_owned(), status, bytes)
+            })
+            .collect()
+    }
+
+    fn body_bytes_total(&self) -> u64 {
+        let text = self.metrics.render();
+        let line = text.lines().find(|l| l.starts_with("porter_response_body_bytes_total "));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).expect("the body bytes sample")
+    }
+}
+
+/// Where the first reply's body starts in `out`.
+fn body_start(out: &[u8]) -> usize {
+    out.windows(4).position(|w| w == b"\r\n\r\n").expect("a reply head") + 4
+}
+
+/// A reader giving `0` bytes of `x`, one per read.
+struct OneByte(usize);
+
+impl io::Read for OneByte {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.0 == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        self.0 -= 1;
+        buf[0] = b'x';
+        Ok(1)
+    }
+}
+
+/// Answers with a chunked body of 1000 one-byte pieces.
+struct Trickle;
+
+impl Handler for Trickle {
+    fn handle(&self, _req: Request) -> crate::Reply {
+        Response::new(200).body(crate::response::Body::reader(OneByte(1000), None)).into()
+    }
+}
+
+/// Review item 1: a chunked reply's body bytes are counted as they go on the
+/// wire, chunk framing included (nginx's `$body_bytes_sent`), the same way
+/// whether the reply went out in full or was cut (it used to be the data
+/// bytes for the one, the wire bytes for the other).
+#[test]
+fn a_chunked_body_is_counted_as_it_goes_on_the_wire_whole_or_cut() {
+    for cut in [Some(600), None] {
+        let observed = Observed::new("chunked");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler: &Trickle, ..ctx(&limits, now) };
+        let mut script = Script { eof: false, ..Script::new(&[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]) };
+        script.write_cap = cut;
+        script.write_budget = cut.map(|_| 1);
+        let mut conn = Conn::new(script, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        let _ = conn.abandon(Some(&observed.observer));
+        let out = conn.io.output.clone();
+        let body = (out.len() - body_start(&out)) as u64;
+        assert_eq!(cut.is_none(), out.ends_with(b"0\r\n\r\n"), "{cut:?}");
+        assert_eq!(observed.body_bytes_total(), body, "{cut:?}");
+        assert_eq!(observed.lines(), [("GET / HTTP/1.1".to_owned(), 200, body)], "{cut:?}");
+    }
+}
+
+const HALF_BODY: &[u8] = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc";
+
+/// Review item 2: a request whose body was being read when the connection
+/// ended (a reset, a write timeout, the end of the shutdown grace) is logged,
+/// with its request line, as porter's close (444); when the client half-closes
+/// in the middle of the body, as the client's (499).
+#[test]
+fn a_request_whose_body_is_being_read_is_logged_when_the_connection_ends() {
+    let observed = Observed::new("mid-body");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { observe: Some(&observed.observer), ..ctx(&limits, now) };
+    let mut conn = Conn::new(Script { eof: false, ..Script::new(&[HALF_BODY]) }, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert!(conn.abandon(Some(&observed.observer)).is_empty());
+    assert!(conn.abandon(Some(&observed.observer)).is_empty(), "abandoned twice, logged once");
+
+    let mut conn = Conn::new(Script::new(&[HALF_BODY]), Token(0), None, now, &limits);
+    let mut after = After::Wait;
+    for _ in 0..10 {
+        conn.readable = true;
+        conn.writable = true;
+        after = conn.on_ready(&cx, &mut [0u8; 4096]);
+        if after == After::Free {
+            break;
+        }
+    }
+    assert_eq!(after, After::Free, "the half-closed connection ends");
+    let _ = conn.abandon(Some(&observed.observer));
+    assert!(conn.io.output.is_empty());
+    let post = "POST /up HTTP/1.1".to_owned();
+    assert_eq!(observed.lines(), [(post.clone(), 444, 0), (post, 499, 0)]);
+}
+
+/// Review items 2 and 3: the body timeout answers 408 only a request still
+/// waiting for its body, logged once with its request line; a request
+/// already answered (its body drained after an early answer, or read by a
+/// streaming handler that replied) gets no second reply: the connection closes
+/// after the replies queued.
+#[test]
+fn a_body_timeout_answers_only_a_request_without_a_reply() {
+    struct Streams;
+    impl Handler for Streams {
+        fn handle(&self, _req: Request) -> crate::Reply {
+            Response::text("taken").into()
+        }
+        fn streams_body(&self, _req: &Request) -> bool {
+            true
+        }
+    }
+    let cases: [(&dyn Handler, &[u8], u16); 3] = [
+        (&Echo, HALF_BODY, 408),
+        (&Echo, b"POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc", 403),
+        (&Streams, HALF_BODY, 200),
+    ];
+    for (handler, input, status) in cases {
+        let observed = Observed::new("body-timeout");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler, ..ctx(&limits, now) };
+        let mut conn = Conn::new(Script { eof: false, ..Script::new(&[input]) }, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        assert_eq!(conn.deadline(), Some(now + limits.body_timeout), "{status}");
+        let later = Ctx { now: now + limits.body_timeout, ..cx };
+        let mut after = conn.on_timer(&later, &mut [0u8; 4096]);
+        for _ in 0..10 {
+            if after == After::Free {
+                break;
+            }
+            conn.readable = true;
+            conn.writable = true;
+            after = conn.on_ready(&later, &mut [0u8; 4096]);
+        }
+        let _ = conn.abandon(Some(&observed.observer));
+        let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+        assert_eq!(statuses(&out), [status], "{out}");
+        assert!(conn.io.shut_down, "closed after the reply: {out}");
+        let lines = observed.lines();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let request_line = String::from_utf8_lossy(&input[..body_start(input) - 4]).lines().next().map(str::to_owned);
+        assert_eq!((Some(lines[0].0.clone()), lines[0].1), (request_line, status));
+    }
+}
+
+/// Defers every request; the test holds the responders.
+struct Defers(std::sync::Mutex<Vec<crate::Responder>>);
+
+impl Handler for Defers {
+    fn handle(&self, req: Request) -> crate::Reply {
+        let (reply, responder) = req.defer();
+        self.0.lock().expect("the responders").push(responder);
+        reply
+    }
+}
+
+/// Review item 4: with `max_pipelined` replies awaited from the application,
+/// porter stops parsing: the next head, complete in the buffer, is not the
+/// client's delay and gets no header timeout (it used to get a 408).
+#[test]
+fn a_request_held_back_by_a_full_queue_gets_no_timeout() {
+    let limits = Limits { max_pipelined: 2, ..Limits::default() };
+    let now = Instant::now();
+    let handler = Defers(std::sync::Mutex::new(Vec::new()));
+    let cx = Ctx { handler: &handler, ..ctx(&limits, now) };
+    let three =
+        b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut conn = Conn::new(Script { eof: false, ..Script::new(&[three]) }, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert_eq!((conn.replies.len(), handler.0.lock().expect("responders").len()), (2, 2));
+    assert!(!conn.rbuf.is_empty(), "the third request waits unparsed");
+    assert_eq!(conn.deadline(), None);
+    let later = Ctx { now: now + limits.header_timeout, ..cx };
+    assert_eq!(conn.on_timer(&later, &mut [0u8; 4096]), After::Wait);
+    assert!(conn.io.output.is_empty(), "{:?}", String::from_utf8_lossy(&conn.io.output));
+}
+
+/// Review item 5: a begun head keeps the deadline of its first byte across a
+/// pause for writing (the client not taking an earlier reply); it used to
+/// get a fresh header timeout each time the timer came back to it.
+#[test]
+fn a_begun_head_keeps_its_deadline_across_a_write_pause() {
+    struct Big;
+    impl Handler for Big {
+        fn handle(&self, _req: Request) -> crate::Reply {
+            Response::new(200).body(bytes::Bytes::from(vec![b'y'; 100_000])).into()
+        }
+    }
+    let limits = Limits::default();
+    let now = Instant::now();
+    let cx = Ctx { handler: &Big, ..ctx(&limits, now) };
+    let input = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HT";
+    let script = Script { eof: false, write_budget: Some(0), ..Script::new(&[input]) };
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert_eq!(conn.deadline(), Some(now + limits.write_timeout), "the reply waits for the client");
+    let later = Ctx { now: now + limits.header_timeout / 2, ..cx };
+    conn.io.write_budget = None; // the client takes the whole reply
+    conn.writable = true;
+    conn.on_ready(&later, &mut [0u8; 4096]);
+    assert_eq!(statuses(&String::from_utf8_lossy(&conn.io.output)), [200]);
+    assert_eq!(conn.deadline(), Some(now + limits.header_timeout), "the head's first byte set it");
+}
+
+/// Answers `/shared` with a 100 000-byte in-memory body (sent from its
+/// `Bytes`), `/reader` with a reader body, `/channel` with a channel body
+/// whose 64 KiB are queued already, anything else with a small text.
+struct Stalls;
+
+impl Handler for Stalls {
+    fn handle(&self, req: Request) -> crate::Reply {
+        use crate::response::Body;
+        match req.path() {
+            "/shared" => Response::new(200).body(bytes::Bytes::from(vec![b's'; 100_000])).into(),
+            "/reader" => Response::new(200).body(Body::reader(io::repeat(b'r'), Some(1 << 20))).into(),
+            "/channel" => {
+                let (sender, body) = Body::channel(Some(1 << 20));
+                (0..4).try_for_each(|_| sender.send(vec![b'c'; 16 * 1024])).expect("room in the channel");
+                std::mem::forget(sender); // the producer stalls, it does not end
+                Response::new(200).body(body).into()
+            }
+            _ => Response::text("small").into(),
+        }
+    }
+}
+
+/// Item "tests that assert too little": for each kind of reply body that
+/// waits on the client (a shared in-memory body, a reader, a channel with
+/// data queued, TLS records held by the transport), driven through the real
+/// connection: the write timeout runs from the last write, a read does not
+/// extend it, and when it fires the connection ends and the reply is logged
+/// with the body bytes that went out.
+#[test]
+fn every_reply_waiting_on_the_client_has_the_write_timeout() {
+    for (path, hold_writes, output) in [
+        ("/shared", false, super::timer::OutputState::Shared),
+        ("/reader", false, super::timer::OutputState::Buffered),
+        ("/channel", false, super::timer::OutputState::Buffered),
+        ("/small", true, super::timer::OutputState::Idle),
+    ] {
+        let observed = Observed::new("write-timeout");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler: &Stalls, ..ctx(&limits, now) };
+        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let script = Script {
+            eof: false,
+            write_cap: Some(if hold_writes { 10 } else { 1000 }),
+            write_budget: Some(2),
+            hold_writes,
+            ..Script::new(&[request.as_bytes()])
+        };
+        let mut conn = Conn::new(script, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        assert_eq!(conn.out.state(), output, "{path}");
+        assert_eq!(!conn.io.held.is_empty(), hold_writes, "{path}");
+        assert_eq!(conn.deadline(), Some(now + limits.write_timeout), "{path}");
+        // The client sends the start of its next request but takes nothing.
+        let soon = Ctx { now: now + limits.write_timeout / 2, ..cx };
+        conn.io.input = [Some(b"GET /next HT".to_vec())].into();
+        conn.io.write_budget = Some(0);
+        conn.readable = true;
+        conn.writable = true;
+        conn.on_ready(&soon, &mut [0u8; 4096]);
+        // A full output buffer (a reader's, a channel's) holds reading back.
+        assert_eq!(conn.io.input.is_empty(), !conn.out.is_full(), "{path}: the bytes were read");
+        assert_eq!(conn.deadline(), Some(now + limits.write_timeout), "{path}: reading does not extend it");
+        let late = Ctx { now: now + limits.write_timeout, ..cx };
+        assert_eq!(conn.on_timer(&late, &mut [0u8; 4096]), After::Free, "{path}");
+        let _ = conn.abandon(Some(&observed.observer));
+        // TLS: the reply was taken whole into records (and logged then).
+        let out = &conn.io.output;
+        let body = if hold_writes { 5 } else { (out.len() - body_start(out)) as u64 };
+        assert!(body > 0, "{path}");
+        assert_eq!(observed.lines(), [(format!("GET {path} HTTP/1.1"), 200, body)], "{path}");
+    }
+}
+
+/// Answers `/big` with 20 000 `B`s (a shared body), `/nm` with a 304 that
+/// carries a large body (never sent, RFC 9110 §15.4.5), anything else with
+/// `small`.
+struct Mixed;
+
+impl Handler for Mixed {
+    fn handle(&self, req: Request) -> crate::Reply {
+        match req.path() {
+            "/big" => Response::new(200).body(bytes::Bytes::from(vec![b'B'; 20_000])).into(),
+            "/nm" => Response::new(304).body(bytes::Bytes::from(vec![b'N'; 20_000])).into(),
+            _ => Response::text("small").into(),
+        }
+    }
+}
+
+/// The body bytes in `out`, the output of [`Mixed`]'s replies.
+fn mixed_body_bytes(out: &str) -> u64 {
+    let smalls: usize = out
+        .match_indices("\r\n\r\n")
+        .map(|(i, _)| out[i + 4..].bytes().zip(b"small").take_while(|(a, b)| a == *b).count())
+        .sum();
+    (out.matches('B').count() + smalls) as u64
+}
+
+/// Shared bodies mixed with copied ones, a HEAD of a shared body and a 304
+/// with a large body, the output cut (7-byte writes) at points inside each
+/// reply: every request is logged once, in order, and the body bytes logged
+/// are those on the wire (the stream positions of shared and copied bodies
+/// agree).
+#[test]
+fn mixed_shared_and_copied_replies_cut_anywhere_are_logged_with_their_bytes() {
+    let requests: &[u8] = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /big HTTP/1.1\r\nHost: x\r\n\r\n\
+HEAD /big HTTP/1.1\r\nHost: x\r\n\r\nGET /nm HTTP/1.1\r\nHost: x\r\n\r\n\
+GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+    let targets = ["GET /a", "GET /big", "HEAD /big", "GET /nm", "GET /big", "GET /c"];
+    for cut_at in [0usize, 50, 150, 300, 10_000, 20_150, 20_400, 40_000, 40_500, usize::MAX] {
+        let observed = Observed::new("mixed");
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { observe: Some(&observed.observer), handler: &Mixed, ..ctx(&limits, now) };
+        let script = Script { eof: false, write_cap: Some(7), write_budget: Some(0), ..Script::new(&[requests]) };
+        let mut conn = Conn::new(script, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        while conn.io.output.len() < cut_at && !(conn.out.is_idle() && conn.replies.is_empty()) {
+            conn.io.write_budget = Some(1);
+            conn.writable = true;
+            conn.on_ready(&cx, &mut [0u8; 4096]);
+        }
+        let _ = conn.abandon(Some(&observed.observer));
+        let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+        let want = mixed_body_bytes(&out);
+        assert_eq!(observed.body_bytes_total(), want, "cut at {cut_at}");
+        let lines = observed.lines();
+        let logged: Vec<&str> = lines.iter().map(|(request, ..)| request.trim_end_matches(" HTTP/1.1")).collect();
+        assert_eq!(logged, targets, "cut at {cut_at}");
+        assert_eq!(lines.iter().map(|l| l.2).sum::<u64>(), want, "cut at {cut_at}: {lines:?}");
+        if cut_at == usize::MAX {
+            assert_eq!(statuses(&out), [200, 200, 200, 304, 200, 200]);
+            assert_eq!(want, 40_010);
+        }
+    }
+}
+
+/// In-memory bodies below [`super::output::SHARED_BODY`] are copied into the
+/// buffer (pipelined replies still leave together); from it on, they go out
+/// from their own `Bytes`, behind their head in one vectored write.
+#[test]
+fn in_memory_bodies_are_shared_from_16_kib_on() {
+    struct Sized;
+    impl Handler for Sized {
+        fn handle(&self, req: Request) -> crate::Reply {
+            let len: usize = req.path()[1..].parse().expect("a length");
+            Response::new(200).body(bytes::Bytes::from(vec![b'z'; len])).into()
+        }
+    }
+    assert_eq!(super::output::SHARED_BODY, 16 * 1024);
+    for (len, shared) in [(16 * 1024 - 1, false), (16 * 1024, true)] {
+        let limits = Limits::default();
+        let now = Instant::now();
+        let cx = Ctx { handler: &Sized, ..ctx(&limits, now) };
+        let request = format!("GET /{len} HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut conn =
+            Conn::new(Script { eof: false, ..Script::new(&[request.as_bytes()]) }, Token(0), None, now, &limits);
+        conn.on_ready(&cx, &mut [0u8; 4096]);
+        let out = &conn.io.output;
+        assert_eq!(out.len() - body_start(out), len);
+        assert!(out.ends_with(&vec![b'z'; len]));
+        assert_eq!(conn.io.writes, 1, "{len}: head and body in one write");
+        let head = body_start(out);
+        let want: &[(usize, usize)] = if shared { &[(head, head + len)] } else { &[] };
+        assert_eq!(conn.io.vectored, want, "{len}");
+    }
+}
+
+/// Requests queued behind a reply that closes the connection get no reply;
+/// their lines (444) come after that reply's own, in request order (they
+/// used to be written first, before the closing reply's last byte went out).
+#[test]
+fn requests_cut_by_a_closing_reply_are_logged_after_it() {
+    let observed = Observed::new("closing");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let handler = Defers(std::sync::Mutex::new(Vec::new()));
+    let cx = Ctx { observe: Some(&observed.observer), handler: &handler, ..ctx(&limits, now) };
+    let three = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nPOST /3 HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc";
+    let script = Script { eof: false, write_cap: Some(7), write_budget: Some(0), ..Script::new(&[three]) };
+    let mut conn = Conn::new(script, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert!(conn.on_answer(0, Response::text("first").close()));
+    for _ in 0..1000 {
+        conn.io.write_budget = Some(1);
+        conn.writable = true;
+        if conn.on_ready(&cx, &mut [0u8; 4096]) == After::Free || conn.io.shut_down {
+            break;
+        }
+    }
+    assert!(conn.io.shut_down, "the closing reply went out and the connection closed");
+    let responders = handler.0.lock().expect("responders");
+    assert!(responders[1].is_cancelled(), "the second request was cancelled");
+    let _ = conn.abandon(Some(&observed.observer));
+    let lines = observed.lines();
+    let got: Vec<(&str, u16)> = lines.iter().map(|(request, status, _)| (request.as_str(), *status)).collect();
+    assert_eq!(got, [("GET /1 HTTP/1.1", 200), ("GET /2 HTTP/1.1", 444), ("POST /3 HTTP/1.1", 444)]);
+}
+
+/// A drain that begins while a request's body is being collected (behind a
+/// reply still awaited) lets that begun request finish: it is read,
+/// answered, and its reply closes the connection. Reading used to stop at
+/// once, dropping the request without a reply or a log line.
+#[test]
+fn a_drain_lets_a_request_whose_body_is_coming_finish() {
+    let observed = Observed::new("drain-body");
+    let limits = Limits::default();
+    let now = Instant::now();
+    let handler = Defers(std::sync::Mutex::new(Vec::new()));
+    let cx = Ctx { observe: Some(&observed.observer), handler: &handler, ..ctx(&limits, now) };
+    let start = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc";
+    let mut conn = Conn::new(Script { eof: false, ..Script::new(&[start]) }, Token(0), None, now, &limits);
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    conn.begin_drain();
+    conn.io.input = [Some(b"def".to_vec())].into();
+    conn.readable = true;
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    assert_eq!(handler.0.lock().expect("responders").len(), 2, "the second request was dispatched");
+    assert!(conn.on_answer(0, Response::text("first")));
+    assert!(conn.on_answer(1, Response::text("second")));
+    conn.writable = true;
+    conn.on_ready(&cx, &mut [0u8; 4096]);
+    let out = String::from_utf8_lossy(&conn.io.output).into_owned();
+    assert_eq!(statuses(&out), [200, 200], "{out}");
+    let second = out.find("first").map(|i| &out[i..]).expect("the first reply's body");
+    assert!(second.contains("Connection: close\r\n") && second.ends_with("second"), "{out}");
+    assert_eq!(out.matches("Connection: close").count(), 1, "only the last reply closes: {out}");
+    assert!(conn.io.shut_down);
+    let _ = conn.abandon(Some(&observed.observer));
+    let lines = observed.lines();
+    let got: Vec<(&str, u16)> = lines.iter().map(|(request, status, _)| (request.as_str(), *status)).collect();
+    assert_eq!(got, [("GET /1 HTTP/1.1", 200), ("POST /2 HTTP/1.1", 200)]);
 }

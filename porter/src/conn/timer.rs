@@ -9,10 +9,10 @@
 //! body waiting for its producer (a channel with nothing queued) waits on the
 //! application, not on the client, as a deferred answer does: no timeout.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Phase;
-use crate::limits::Limits;
+use crate::limits::{deadline_after, Limits};
 
 /// How long a closing connection keeps reading the peer's leftovers.
 pub(crate) const LINGER: Duration = Duration::from_secs(2);
@@ -60,9 +60,8 @@ impl OutputState {
 pub(crate) enum InputState {
     /// Waiting for a request head; `begun` once some of it has arrived.
     Head { begun: bool },
-    /// Reading a request body; `held` while a streaming handler does not read
-    /// it (the application holds it back, not the client).
-    Body { held: bool },
+    /// Reading a request body.
+    Body,
     /// No more requests will be read.
     Stopped,
 }
@@ -76,6 +75,11 @@ pub(crate) struct Summary {
     /// A TLS handshake is going on (the start of the first head).
     pub(crate) handshaking: bool,
     pub(crate) input: InputState,
+    /// Porter does not read now although the input accepts more: the reply
+    /// queue is full of requests the application has not answered, or a
+    /// streaming handler does not read its body (backpressure). The
+    /// application holds the input back, not the client.
+    pub(crate) paused: bool,
     pub(crate) output: OutputState,
     /// The transport holds output of its own (TLS records) not yet on the wire.
     pub(crate) transport_held: bool,
@@ -100,8 +104,9 @@ pub(crate) fn timer_for(s: &Summary) -> TimerKind {
         return TimerKind::Write;
     }
     match s.input {
-        InputState::Body { held: true } => TimerKind::None,
-        InputState::Body { held: false } => TimerKind::Body,
+        // A complete request may wait in the buffer unparsed: not the client's delay.
+        InputState::Head { .. } | InputState::Body if s.paused => TimerKind::None,
+        InputState::Body => TimerKind::Body,
         InputState::Head { begun: true } => TimerKind::Header,
         InputState::Head { begun: false } if s.handshaking => TimerKind::Header,
         // Draining, a new connection's first request has the header timeout to come.
@@ -135,6 +140,22 @@ pub(crate) fn restarts(kind: TimerKind, previous: TimerKind, progress: Progress)
         }
 }
 
+/// When timeout `kind`, (re)starting `now`, ends. The header timeout of a
+/// begun head keeps the deadline set at the head's first byte
+/// (`head_deadline`): a pause for writing in between (the client not taking
+/// an earlier reply) does not give the head a fresh one.
+pub(crate) fn deadline_of(
+    kind: TimerKind,
+    head_deadline: Option<Instant>,
+    now: Instant,
+    limits: &Limits,
+) -> Option<Instant> {
+    match (kind, head_deadline) {
+        (TimerKind::Header, Some(head)) => Some(head),
+        _ => timeout_of(kind, limits).map(|d| deadline_after(now, d)),
+    }
+}
+
 /// How long timeout `kind` lasts under `limits`.
 pub(crate) fn timeout_of(kind: TimerKind, limits: &Limits) -> Option<Duration> {
     match kind {
@@ -156,6 +177,7 @@ mod tests {
         proxy_header: false,
         handshaking: false,
         input: InputState::Head { begun: false },
+        paused: false,
         output: OutputState::Idle,
         transport_held: false,
         replies_queued: false,
@@ -171,27 +193,37 @@ mod tests {
         OutputState::Channel,
     ];
 
-    const ALL_INPUTS: [InputState; 5] = [
-        InputState::Head { begun: false },
-        InputState::Head { begun: true },
-        InputState::Body { held: false },
-        InputState::Body { held: true },
-        InputState::Stopped,
-    ];
+    const ALL_INPUTS: [InputState; 4] =
+        [InputState::Head { begun: false }, InputState::Head { begun: true }, InputState::Body, InputState::Stopped];
 
-    /// Every output state that owes the client bytes gets the write timeout,
-    /// whatever the input side does, in both phases that write.
+    /// Which output states owe the client bytes, written out: each of them,
+    /// and ciphertext the transport holds, gets the write timeout, whatever
+    /// the input side does, in both phases that write.
     #[test]
     fn every_output_waiting_on_the_client_has_the_write_timeout() {
-        for phase in [Phase::Open, Phase::Closing] {
-            for output in ALL_OUTPUTS {
-                for transport_held in [false, true] {
-                    for input in ALL_INPUTS {
-                        for replies_queued in [false, true] {
-                            let s = Summary { phase, input, output, transport_held, replies_queued, ..OPEN_IDLE };
-                            let waits = !matches!(output, OutputState::Idle | OutputState::Channel) || transport_held;
-                            assert_eq!(timer_for(&s) == TimerKind::Write, waits, "{s:?}");
-                        }
+        use OutputState as O;
+        // (output, transport holds records) → the write timeout applies
+        let table = [
+            (O::Idle, false, false),
+            (O::Idle, true, true),
+            (O::Buffered, false, true),
+            (O::Buffered, true, true),
+            (O::Shared, false, true),
+            (O::Shared, true, true),
+            (O::File, false, true),
+            (O::File, true, true),
+            (O::Reader, false, true),
+            (O::Reader, true, true),
+            (O::Channel, false, false),
+            (O::Channel, true, true),
+        ];
+        assert_eq!(table.len(), 2 * ALL_OUTPUTS.len(), "every output state is in the table");
+        for (output, transport_held, writes) in table {
+            for phase in [Phase::Open, Phase::Closing] {
+                for input in ALL_INPUTS {
+                    for (replies_queued, paused) in [(false, false), (true, false), (true, true)] {
+                        let s = Summary { phase, input, output, transport_held, replies_queued, paused, ..OPEN_IDLE };
+                        assert_eq!(timer_for(&s) == TimerKind::Write, writes, "{s:?}");
                     }
                 }
             }
@@ -206,22 +238,27 @@ mod tests {
         let idle = OutputState::Idle;
         let channel = OutputState::Channel;
         let table = [
-            // (input, output, replies queued, handshaking, draining unused) → timeout
-            (Head { begun: false }, idle, false, false, false, T::Idle),
-            (Head { begun: false }, idle, false, true, false, T::Header),
-            (Head { begun: false }, idle, false, false, true, T::Header),
-            (Head { begun: true }, idle, false, false, false, T::Header),
-            (Head { begun: true }, idle, true, false, false, T::Header),
-            (Head { begun: false }, idle, true, false, false, T::None), // a deferred answer awaited
-            (Head { begun: false }, channel, false, false, false, T::None), // a producer awaited
-            (Body { held: false }, idle, false, false, false, T::Body),
-            (Body { held: false }, channel, true, false, false, T::Body),
-            (Body { held: true }, idle, false, false, false, T::None),
-            (Stopped, idle, true, false, false, T::None),
-            (Stopped, channel, false, false, false, T::None),
+            // (input, paused, output, replies queued, handshaking, draining unused) → timeout
+            (Head { begun: false }, false, idle, false, false, false, T::Idle),
+            (Head { begun: false }, false, idle, false, true, false, T::Header),
+            (Head { begun: false }, false, idle, false, false, true, T::Header),
+            (Head { begun: true }, false, idle, false, false, false, T::Header),
+            (Head { begun: true }, false, idle, true, false, false, T::Header),
+            // The queue is full of unanswered requests: the next head waits unparsed.
+            (Head { begun: true }, true, idle, true, false, false, T::None),
+            (Head { begun: false }, true, idle, true, false, false, T::None),
+            (Head { begun: false }, false, idle, true, false, false, T::None), // a deferred answer awaited
+            (Head { begun: false }, false, channel, false, false, false, T::None), // a producer awaited
+            (Body, false, idle, false, false, false, T::Body),
+            (Body, false, channel, true, false, false, T::Body),
+            // A streaming handler not reading, or a full queue: the application's pace.
+            (Body, true, idle, false, false, false, T::None),
+            (Body, true, idle, true, false, false, T::None),
+            (Stopped, false, idle, true, false, false, T::None),
+            (Stopped, false, channel, false, false, false, T::None),
         ];
-        for (input, output, replies_queued, handshaking, draining_unused, want) in table {
-            let s = Summary { input, output, replies_queued, handshaking, draining_unused, ..OPEN_IDLE };
+        for (input, paused, output, replies_queued, handshaking, draining_unused, want) in table {
+            let s = Summary { input, paused, output, replies_queued, handshaking, draining_unused, ..OPEN_IDLE };
             assert_eq!(timer_for(&s), want, "{s:?}");
         }
     }
@@ -261,6 +298,19 @@ mod tests {
             assert_eq!(restarts(kind, kind, progress), want, "{kind:?} after {progress:?}");
         }
         assert!(restarts(T::Write, T::Idle, none), "a new kind always starts afresh");
+    }
+
+    /// A begun head keeps the deadline of its first byte whatever came in
+    /// between; every other timeout runs from now.
+    #[test]
+    fn a_begun_head_keeps_its_deadline() {
+        let limits = Limits::default();
+        let now = Instant::now();
+        let head = now - Duration::from_secs(3);
+        assert_eq!(deadline_of(TimerKind::Header, Some(head), now, &limits), Some(head));
+        assert_eq!(deadline_of(TimerKind::Header, None, now, &limits), Some(now + limits.header_timeout));
+        assert_eq!(deadline_of(TimerKind::Write, Some(head), now, &limits), Some(now + limits.write_timeout));
+        assert_eq!(deadline_of(TimerKind::None, Some(head), now, &limits), None);
     }
 
     #[test]

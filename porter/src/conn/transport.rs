@@ -44,8 +44,8 @@ pub(crate) trait Transport: Read + Write {
 
     /// Writes `pieces` in order, in one system call where the transport can
     /// (`writev`-style): a reply head and the shared body behind it leave
-    /// together without being copied into one buffer. The default writes the
-    /// first non-empty piece (TLS encrypts through its own buffer anyway).
+    /// together without being copied into one buffer. The default is the
+    /// stream's `write_vectored` (TLS encrypts the pieces into shared records).
     fn write_pieces(&mut self, pieces: &[IoSlice<'_>]) -> io::Result<usize> {
         self.write_vectored(pieces)
     }

@@ -153,6 +153,16 @@ pub(crate) struct EventLoop {
     shutdown: Option<Shutdown>,
 }
 
+impl Drop for EventLoop {
+    /// A loop dropped without its end ([`EventLoop::run`] returning on an
+    /// error, an embedded server dropped without a shutdown) still closes its
+    /// connections: what is pending is cancelled and every request not
+    /// answered in full is logged. Idempotent: after a normal end nothing is left.
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
 impl EventLoop {
     /// A loop accepting on `listeners`; `observe` (the access log and
     /// metrics) is read once, here: later changes come as messages.

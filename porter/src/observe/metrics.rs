@@ -55,7 +55,8 @@ pub(crate) struct WorkerCounters {
 }
 
 impl WorkerCounters {
-    /// A reply went out in full.
+    /// A request is done: its reply went out in full, was cut short, or
+    /// never began (then `status` is 499 or 444 and `body_bytes` 0).
     pub(crate) fn on_reply(&self, status: u16, body_bytes: u64, duration: Duration) {
         let class = usize::from(status / 100).saturating_sub(2).min(CLASSES.len() - 1);
         self.requests[class].add(1);
@@ -98,7 +99,8 @@ impl WorkerCounters {
 /// ```
 ///
 /// Series: `porter_requests_total{class="2xx"}` (and 3xx, 4xx, 5xx),
-/// `porter_response_body_bytes_total`, `porter_request_bytes_total` (heads,
+/// `porter_response_body_bytes_total` (as on the wire: a chunked body with
+/// its framing, like nginx's `$body_bytes_sent`), `porter_request_bytes_total` (heads,
 /// and bodies after chunked decoding), `porter_connections_open`,
 /// `porter_connections_accepted_total`, the histogram
 /// `porter_request_duration_seconds` (from the loop wake-up that read the

@@ -67,6 +67,8 @@ pub(crate) const NO_RESPONSE: u16 = 444;
 
 /// One reply for the access log and metrics: encoded in full and waiting to be
 /// written out, or cut short (then with the body bytes that did go out).
+/// Body bytes count as they go on the wire: a chunked body with its framing
+/// (nginx's `$body_bytes_sent`), so a whole reply and a cut one agree.
 #[derive(Debug)]
 pub(crate) struct Finished {
     pub(crate) status: u16,
@@ -125,7 +127,8 @@ impl Observer {
         }
     }
 
-    /// Counts and logs a reply whose last byte just went out.
+    /// Counts and logs a request that is done: its reply's last byte just
+    /// went out, or its connection ended before (see [`Finished`]).
     pub(crate) fn on_reply(&self, done: &Finished, peer: Option<SocketAddr>) {
         // A clock read only where the duration is shown: metrics and JSON lines.
         let shows_duration =

@@ -223,24 +223,37 @@ impl Write for TlsStream {
     /// produced (a ticket, several replies) leaves in one `sendmsg`. Only when
     /// rustls holds its limit of ciphertext is some of it sent first.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.tls.writer().write(buf)?;
-        if n > 0 || buf.is_empty() {
+        self.encrypt(std::slice::from_ref(&IoSlice::new(buf)))
+    }
+
+    /// The pieces encrypted together (a reply head and the shared body behind
+    /// it): they share records instead of taking one each.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.encrypt(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_pending().map(|_| ())
+    }
+}
+
+impl TlsStream {
+    /// Hands `bufs` to rustls (see [`TlsStream::write`]).
+    fn encrypt(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.tls.writer().write_vectored(bufs)?;
+        if n > 0 || bufs.iter().all(|b| b.is_empty()) {
             return Ok(n);
         }
         if self.tls.wants_write() {
             // Full: send what is pending (or say WouldBlock), then encrypt more.
             self.flush_pending()?;
-            let n = self.tls.writer().write(buf)?;
+            let n = self.tls.writer().write_vectored(bufs)?;
             if n > 0 {
                 return Ok(n);
             }
         }
         // Still handshaking with the plaintext buffer full: wait for the peer.
         Err(ErrorKind::WouldBlock.into())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.flush_pending().map(|_| ())
     }
 }
 
