@@ -37,6 +37,21 @@ pub(crate) struct Pending {
     restyle: Mutex<Option<Restyle>>,
     /// The request, for the log line of a panicking callback.
     request: RequestId,
+    /// Whether the answer waits for the handler call to return.
+    hold: Mutex<Hold>,
+}
+
+/// An answer held back while the handler call that deferred it runs off the
+/// loop: the loop takes answers in only after every wrapping handler has
+/// registered its restyle, which on the loop its one thread ensures, and off
+/// it [`Responder::follow`] (called once the handler returned) releases.
+enum Hold {
+    /// Answers go straight to the loop.
+    Open,
+    /// Not yet released; no answer yet.
+    Holding,
+    /// Not yet released; the answer waits here.
+    Held(Response),
 }
 
 impl fmt::Debug for Pending {
@@ -53,6 +68,32 @@ impl Pending {
             user: Mutex::new(None),
             restyle: Mutex::new(None),
             request,
+            hold: Mutex::new(Hold::Open),
+        }
+    }
+
+    /// Holds the answer until [`Pending::release`] (see [`Hold`]).
+    pub(crate) fn hold(&mut self) {
+        *self.hold.get_mut().unwrap_or_else(PoisonError::into_inner) = Hold::Holding;
+    }
+
+    /// Keeps `response` if the answer is held; gives it back to be sent if not.
+    fn park(&self, response: Response) -> Option<Response> {
+        let mut hold = self.hold.lock().unwrap_or_else(PoisonError::into_inner);
+        match *hold {
+            Hold::Holding => {
+                *hold = Hold::Held(response);
+                None
+            }
+            Hold::Open | Hold::Held(_) => Some(response),
+        }
+    }
+
+    /// Lets answers through from now on; returns one that was held.
+    fn release(&self) -> Option<Response> {
+        match std::mem::replace(&mut *self.hold.lock().unwrap_or_else(PoisonError::into_inner), Hold::Open) {
+            Hold::Held(response) => Some(response),
+            Hold::Open | Hold::Holding => None,
         }
     }
 
@@ -100,6 +141,15 @@ impl Pending {
     }
 }
 
+/// A deferred answer on its way to the loop, with the state of the responder
+/// that gave it: the request's own, or that of an inner handler's deferral
+/// answering in its place ([`Responder::follow`]), whose restyles and user
+/// apply too.
+pub(crate) struct Answer {
+    pub(crate) response: Response,
+    pub(crate) from: Arc<Pending>,
+}
+
 /// Where a request came from: its loop, its connection and its place in line.
 #[derive(Clone)]
 pub(crate) struct Origin {
@@ -128,8 +178,16 @@ impl Responder {
 
     fn send(&mut self, response: Response) {
         self.answered = true;
+        if let Some(response) = self.pending.park(response) {
+            self.send_from(response, self.pending.clone());
+        }
+    }
+
+    /// Sends `response` to the loop as given through `from`'s responder.
+    fn send_from(&self, response: Response, from: Arc<Pending>) {
         let Origin { remote, token, seq } = &self.origin;
-        remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(response) });
+        let answer = Answer { response, from };
+        remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(answer) });
     }
 
     /// Answers with what a handler gave back for this request: its response,
@@ -140,6 +198,9 @@ impl Responder {
             ReplyKind::Now(response) => self.send(response),
             ReplyKind::Later { seq, pending } if seq == self.origin.seq => {
                 self.answered = true;
+                if let Some(early) = pending.release() {
+                    self.send_from(early, pending.clone());
+                }
                 self.on_cancel(move || pending.cancel());
             }
             ReplyKind::Later { .. } => {
@@ -172,6 +233,15 @@ impl Responder {
         } else {
             *slot = Some(Owned::new(Box::new(callback)));
         }
+    }
+}
+
+impl Responder {
+    /// Forgets the callback registered with [`Responder::on_cancel`] (dropped
+    /// inside the user-code boundary), when what it would cancel is over.
+    pub(crate) fn clear_on_cancel(&self) {
+        let callback = self.pending.on_cancel.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(callback);
     }
 }
 

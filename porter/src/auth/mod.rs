@@ -126,8 +126,12 @@ impl Verifying<'_> {
         self.responder.is_cancelled()
     }
 
-    /// Runs `callback` (on the loop thread: keep it short) if the client goes
-    /// away while the job runs, e.g. to abort a call to another service.
+    /// Runs `callback` if the client goes away while this job runs, e.g. to
+    /// abort a call to another service: on the loop thread (keep it short),
+    /// or at once on this thread if the client is already gone. It is
+    /// forgotten (dropped) when the job returns, so it never fires for a later
+    /// job of the same check nor after the verdict; a second call in the same
+    /// job replaces the first's callback.
     pub fn on_cancel(&self, callback: impl FnOnce() + Send + 'static) {
         self.responder.on_cancel(callback);
     }
@@ -252,7 +256,9 @@ impl<A: Authenticator, H: Handler> Handler for Protected<A, H> {
                 Check::Accept(user) => accepted(user),
                 // Refused from the head: the body is never read (no 100 Continue).
                 Check::Refuse(refused) => return Some(refused),
-                // Decided in `handle`, off the loop (see the module docs).
+                // Decided in `handle`, off the loop (see the module docs),
+                // where the inner `before_body` is asked once accepted: asked
+                // here, it would tell an unknown client the inner 404 or 405.
                 Check::Costly(_) => return None,
             }
         }
