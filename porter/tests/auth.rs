@@ -553,3 +553,32 @@ fn a_panic_anywhere_in_a_costly_task_spares_its_verifier() {
     let r = get(&mut c, "/next", None);
     assert_eq!((r.status, r.text()), (200, "ok".to_string()), "the verifier thread lives on");
 }
+
+#[test]
+fn a_user_accepted_inside_a_costly_check_is_logged() {
+    let dir = common::TempDir::new("auth-inner-user");
+    let path = dir.path().join("access.log");
+    let anonymous = |_req: &Request| Check::costly(|_| Check::Accept(None));
+    let named = |name: &'static str| move |_req: &Request| Check::costly(move |_| Check::user(name));
+    let cheap = |_req: &Request| Check::user("cheap");
+    let app = Router::new()
+        .get("/costly", Protected::new(anonymous, Protected::new(named("inner"), |_req| Response::text("ok"))))
+        .get("/cheap", Protected::new(anonymous, Protected::new(cheap, |_req| Response::text("ok"))))
+        .get("/both", Protected::new(named("outer"), Protected::new(cheap, |_req| Response::text("ok"))));
+    let server = porter::Server::bind("127.0.0.1:0")
+        .threads(1)
+        .access_log(porter::AccessLog::file(&path))
+        .build(app)
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    let mut c = Client::connect(server.local_addr());
+    for path in ["/costly", "/cheap", "/both"] {
+        assert_eq!(get(&mut c, path, None).status, 200, "{path}");
+    }
+    drop(c);
+    server.shutdown(std::time::Duration::from_secs(5)).expect("shutdown");
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
+    assert_eq!(users, ["inner", "cheap", "outer"], "{log}");
+}
