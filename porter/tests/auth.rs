@@ -163,6 +163,10 @@ fn weak_htpasswd_formats_are_refused_when_loaded() {
     std::fs::write(&path, format!("{}carol:{{SHA}}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", htpasswd())).unwrap();
     let err = BasicAuth::from_htpasswd("x", &path).unwrap_err().to_string();
     assert!(err.contains("line 5") && err.contains("{SHA}") && err.contains("carol"), "{err}");
+    // A bcrypt prefix on a hash that is not one: refused now, not at each login.
+    std::fs::write(&path, format!("{}carol:$2y$junk\n", htpasswd())).unwrap();
+    let err = BasicAuth::from_htpasswd("x", &path).unwrap_err().to_string();
+    assert!(err.contains("line 5") && err.contains("malformed") && err.contains("carol"), "{err}");
     std::fs::write(&path, htpasswd()).unwrap();
     assert!(BasicAuth::from_htpasswd("x", &path).is_ok());
 }
