@@ -586,3 +586,24 @@ fn a_user_accepted_inside_a_costly_check_is_logged() {
     let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
     assert_eq!(users, ["inner", "cheap", "outer"], "{log}");
 }
+
+#[test]
+fn a_wrapper_authenticator_chains_onto_a_costly_verdict() {
+    // Any user with the right password passes BasicAuth; the wrapper lets only
+    // alice in, whether the verdict comes off the loop or from the cache.
+    let passwords = BasicAuth::with_callback("staff", |_user, password| password == "right").cache(16);
+    let alice_only = move |req: &Request| {
+        passwords.check(req).map(|verdict| match verdict {
+            Check::Accept(Some(user)) if user == "alice" => Check::user(format!("{user} (admin)")),
+            Check::Accept(_) => Check::Refuse(Response::error(403)),
+            other => other,
+        })
+    };
+    let server = serve(Protected::new(alice_only, |_req| Response::text("admin")));
+    let mut c = Client::connect(server.local_addr());
+    for round in ["verified", "remembered"] {
+        assert_eq!(get(&mut c, "/", Some(&basic("alice:right"))).text(), "admin", "{round}");
+        assert_eq!(get(&mut c, "/", Some(&basic("bob:right"))).status, 403, "{round}");
+        assert_refused(&get(&mut c, "/", Some(&basic("alice:wrong"))), round);
+    }
+}

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use super::{Check, Costly, Verifying};
 use crate::guard;
 use crate::handler::{Handler, Reply};
+use crate::proto::parse::BodyKind;
 use crate::request::Request;
 use crate::responder::Responder;
 use crate::response::Response;
@@ -145,11 +146,15 @@ fn run(task: Task) {
     }
 }
 
-/// Gives an accepted request to the handler: its `before_body` first, asked
-/// only now that the client is known (see `Protected::before_body`), then
-/// `handle` (the body, if any, is in).
+/// Gives an accepted request to the handler as the loop would have: a request
+/// with a body to its `before_body` first, asked only now that the client is
+/// known (see `Protected::before_body`), then to `handle`.
 fn hand_over(request: Request, then: &dyn Handler) -> Reply {
-    let refused = guarded("the request handler's before_body", || then.before_body(&request));
+    let has_body = !matches!(request.parsed().body, BodyKind::None);
+    let refused = match has_body {
+        true => guarded("the request handler's before_body", || then.before_body(&request)),
+        false => Ok(None),
+    };
     match refused.unwrap_or_else(Some) {
         Some(refused) => refused.into(),
         None => guarded("the request handler", || then.handle(request)).unwrap_or_else(Reply::from),
