@@ -607,3 +607,24 @@ fn a_wrapper_authenticator_chains_onto_a_costly_verdict() {
         assert_refused(&get(&mut c, "/", Some(&basic("alice:wrong"))), round);
     }
 }
+
+#[test]
+fn a_remembered_callback_verdict_expires_with_its_ttl() {
+    // The callback stops accepting the password (revoked); a remembered
+    // success is trusted for its TTL only (zero here: the test needs no clock).
+    for (ttl, after_revoking) in [(None, 200), (Some(std::time::Duration::ZERO), 401)] {
+        let accepting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = accepting.clone();
+        let auth = BasicAuth::with_callback("staff", move |_user, _password| flag.load(Ordering::SeqCst)).cache(16);
+        let auth = match ttl {
+            Some(ttl) => auth.cache_for(ttl),
+            None => auth, // the default: five minutes
+        };
+        let server = serve(auth.protect(|_req| Response::text("ok")));
+        let mut c = Client::connect(server.local_addr());
+        assert_eq!(get(&mut c, "/", Some(&basic("alice:pw"))).status, 200);
+        accepting.store(false, Ordering::SeqCst);
+        let r = get(&mut c, "/", Some(&basic("alice:pw")));
+        assert_eq!(r.status, after_revoking, "ttl {ttl:?}: {}", r.head_text());
+    }
+}

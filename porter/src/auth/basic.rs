@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 
@@ -37,6 +38,8 @@ use crate::response::Response;
 
 /// Verified credentials remembered at most, by default, for htpasswd files.
 const CACHE_LIMIT: usize = 4096;
+/// How long a callback's verdict is trusted, by default, once caching is on.
+const CALLBACK_TTL: Duration = Duration::from_secs(5 * 60);
 /// The costs bcrypt computes (its log2 rounds); a hash outside never verifies.
 const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
 
@@ -104,9 +107,11 @@ impl BasicAuth {
     /// Checks credentials with `verify(user, password)`, off the loop (it may
     /// be slow). It should compare in constant time itself (e.g. with a
     /// password hash's verify). Its answers are not remembered, since they may
-    /// change (a revoked password), unless [`BasicAuth::cache`] says so.
+    /// change (a revoked password), unless [`BasicAuth::cache`] says so; then
+    /// each is trusted for 5 minutes ([`BasicAuth::cache_for`]).
     pub fn with_callback(realm: &str, verify: impl Fn(&str, &str) -> bool + Send + Sync + 'static) -> Self {
-        Self::with_verifier(realm, Verifier::Callback(Box::new(verify)), 0)
+        let auth = Self::with_verifier(realm, Verifier::Callback(Box::new(verify)), 0);
+        auth.cache_for(CALLBACK_TTL)
     }
 
     /// Remembers up to `limit` verified credentials (0: none), the oldest
@@ -114,6 +119,16 @@ impl BasicAuth {
     /// callback.
     pub fn cache(self, limit: usize) -> Self {
         self.shared.cache.set_limit(limit);
+        self
+    }
+
+    /// Trusts a remembered credential for `ttl` after it was verified; then
+    /// it is verified again (a password the callback stopped accepting stops
+    /// working). The default is 5 minutes for a callback; for an htpasswd file
+    /// (read once, when loaded) a credential is trusted as long as it is
+    /// remembered.
+    pub fn cache_for(self, ttl: Duration) -> Self {
+        self.shared.cache.set_ttl(Some(ttl));
         self
     }
 
@@ -155,7 +170,7 @@ impl Shared {
             log::debug!("basic auth: refused a login for realm {:?}", self.realm);
             return Check::Refuse(self.challenge());
         }
-        self.cache.insert(key);
+        self.cache.insert(key, Instant::now());
         Check::user(user)
     }
 }
@@ -167,7 +182,7 @@ impl super::Authenticator for BasicAuth {
             return Check::Refuse(self.challenge());
         };
         let key = self.shared.cache.key(&user, &password);
-        if self.shared.cache.contains(&key) {
+        if self.shared.cache.contains(&key, Instant::now()) {
             return Check::user(user);
         }
         let shared = self.shared.clone();
