@@ -23,7 +23,11 @@
 //! and is cancelled if its client leaves. The queue in front of the pool is
 //! bounded: when it is full the request is answered `503` at once rather than
 //! queued without end. Once the job accepts, the inner handler runs on the
-//! verifier thread (it is quick, as every handler must be). Because the answer
+//! verifier thread (it is quick, as every handler must be), as the loop would
+//! run it: its `before_body` first for a request with a body (asked only once
+//! the client is accepted, so that an unknown one learns nothing of the inner
+//! routes), then `handle`; a reply it defers is answered in the request's
+//! place, with its own error pages and accepted user. Because the answer
 //! comes after the head, a request with a body whose check is costly has its
 //! body (at most `max_body`) read before the verdict, unless the inner handler
 //! streams bodies ([`Handler::streams_body`]): then nothing is read (and no
