@@ -14,7 +14,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use crate::event_loop::remote::{Message, Remote};
 use crate::guard::{self, Owned, RequestId};
@@ -39,6 +39,10 @@ pub(crate) struct Pending {
     request: RequestId,
     /// Whether the answer waits for the handler call to return.
     hold: Mutex<Hold>,
+    /// The deferral this one answers in the place of (set by
+    /// [`Responder::follow`]): its restyles and user apply after this one's.
+    /// Weak: the outer one keeps this one (to cancel it).
+    outer: OnceLock<Weak<Pending>>,
 }
 
 /// An answer held back while the handler call that deferred it runs off the
@@ -46,13 +50,16 @@ pub(crate) struct Pending {
 /// registered its restyle, which on the loop its one thread ensures, and off
 /// it [`Responder::follow`] (called once the handler returned) releases.
 enum Hold {
-    /// Answers go straight to the loop.
+    /// Answers go on (outward, then to the loop).
     Open,
     /// Not yet released; no answer yet.
     Holding,
-    /// Not yet released; the answer waits here.
-    Held(Response),
+    /// Not yet released; the answer, given through the second, waits here.
+    Held(Response, Arc<Pending>),
 }
+
+/// An answer on its way, and the deferral it was given through.
+type Routed = (Response, Arc<Pending>);
 
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -69,6 +76,7 @@ impl Pending {
             restyle: Mutex::new(None),
             request,
             hold: Mutex::new(Hold::Open),
+            outer: OnceLock::new(),
         }
     }
 
@@ -77,22 +85,38 @@ impl Pending {
         *self.hold.get_mut().unwrap_or_else(PoisonError::into_inner) = Hold::Holding;
     }
 
-    /// Keeps `response` if the answer is held; gives it back to be sent if not.
-    fn park(&self, response: Response) -> Option<Response> {
-        let mut hold = self.hold.lock().unwrap_or_else(PoisonError::into_inner);
-        match *hold {
-            Hold::Holding => {
-                *hold = Hold::Held(response);
-                None
+    /// The deferral this one answers for, if any (see `outer`).
+    fn outer(&self) -> Option<Arc<Pending>> {
+        self.outer.get().and_then(Weak::upgrade)
+    }
+
+    /// This deferral, then those it answers for, outward.
+    fn chain(self: &Arc<Self>) -> impl Iterator<Item = Arc<Pending>> {
+        std::iter::successors(Some(self.clone()), |pending| pending.outer())
+    }
+
+    /// Keeps `routed` in the first deferral from this one outward that holds
+    /// its answer; gives it back, to go to the loop, if none does. (A second
+    /// answer where one is held already is a stale one: dropped.)
+    fn park(self: &Arc<Self>, routed: Routed) -> Option<Routed> {
+        for pending in self.chain() {
+            let mut hold = pending.hold.lock().unwrap_or_else(PoisonError::into_inner);
+            match *hold {
+                Hold::Holding => {
+                    *hold = Hold::Held(routed.0, routed.1);
+                    return None;
+                }
+                Hold::Held(..) => return None,
+                Hold::Open => {}
             }
-            Hold::Open | Hold::Held(_) => Some(response),
         }
+        Some(routed)
     }
 
     /// Lets answers through from now on; returns one that was held.
-    fn release(&self) -> Option<Response> {
+    fn release(&self) -> Option<Routed> {
         match std::mem::replace(&mut *self.hold.lock().unwrap_or_else(PoisonError::into_inner), Hold::Open) {
-            Hold::Held(response) => Some(response),
+            Hold::Held(response, from) => Some((response, from)),
             Hold::Open | Hold::Holding => None,
         }
     }
@@ -150,6 +174,22 @@ pub(crate) struct Answer {
     pub(crate) from: Arc<Pending>,
 }
 
+impl Answer {
+    /// The response as every handler it passed wants it, innermost first,
+    /// ending with the request's own deferral (`own`), and the user accepted
+    /// for it (the outermost one named). Each restyle and user is taken
+    /// once, so a deferral met twice counts once.
+    pub(crate) fn finish(self, own: &Arc<Pending>) -> (Response, Option<Box<str>>) {
+        let Answer { mut response, from } = self;
+        let mut user = None;
+        for pending in from.chain().chain(std::iter::once(own.clone())) {
+            response = pending.restyle(response);
+            user = pending.take_user().or(user);
+        }
+        (response, user)
+    }
+}
+
 /// Where a request came from: its loop, its connection and its place in line.
 #[derive(Clone)]
 pub(crate) struct Origin {
@@ -178,16 +218,16 @@ impl Responder {
 
     fn send(&mut self, response: Response) {
         self.answered = true;
-        if let Some(response) = self.pending.park(response) {
-            self.send_from(response, self.pending.clone());
-        }
+        self.route((response, self.pending.clone()));
     }
 
-    /// Sends `response` to the loop as given through `from`'s responder.
-    fn send_from(&self, response: Response, from: Arc<Pending>) {
-        let Origin { remote, token, seq } = &self.origin;
-        let answer = Answer { response, from };
-        remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(answer) });
+    /// Sends an answer to the loop, unless a deferral on its way holds it.
+    fn route(&self, routed: Routed) {
+        if let Some((response, from)) = self.pending.park(routed) {
+            let Origin { remote, token, seq } = &self.origin;
+            let answer = Answer { response, from };
+            remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(answer) });
+        }
     }
 
     /// Answers with what a handler gave back for this request: its response,
@@ -198,8 +238,10 @@ impl Responder {
             ReplyKind::Now(response) => self.send(response),
             ReplyKind::Later { seq, pending } if seq == self.origin.seq => {
                 self.answered = true;
+                // Its answers go on through this one from now on.
+                let _ = pending.outer.set(Arc::downgrade(&self.pending));
                 if let Some(early) = pending.release() {
-                    self.send_from(early, pending.clone());
+                    self.route(early);
                 }
                 self.on_cancel(move || pending.cancel());
             }

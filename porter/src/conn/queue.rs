@@ -144,20 +144,17 @@ impl ReplyQueue {
     ///
     /// The answer may come from an inner handler's own deferral answering in
     /// the request's place (e.g. behind a [`Protected`](crate::Protected)):
-    /// the restyles of the handlers between it and the request's first
-    /// deferral come first, then those outside; the user is the outer one's,
-    /// else the inner one's. (When both are the request's own, the second
-    /// look finds nothing left: each is taken once.)
+    /// the restyles of every handler it passed apply, innermost first (see
+    /// [`Answer::finish`]).
     pub(crate) fn answer(&mut self, seq: u64, answer: Answer) -> bool {
         let Some(slot) = self.slots.iter_mut().find(|s| matches!(s, Slot::Waiting { seq: q, .. } if *q == seq)) else {
             return false;
         };
         if let Slot::Waiting { meta, pending, .. } = slot {
-            let Answer { response, from } = answer;
-            let response = pending.restyle(from.restyle(response));
+            let (response, user) = answer.finish(pending);
             let mut meta = meta.clone();
             meta.close |= response.close;
-            meta.note_deferred_user(pending.take_user().or_else(|| from.take_user()));
+            meta.note_deferred_user(user);
             *slot = Slot::Ready(response, meta);
         }
         true
