@@ -36,11 +36,14 @@ pub struct Request {
     origin: Origin,
     /// The streamed body's reader, for handlers that stream bodies.
     stream: Option<BodyReader>,
+    /// Handed to a handler off the loop (after a costly check): a deferral
+    /// made now holds its answer until the handler call returns.
+    off_loop: bool,
 }
 
 impl Request {
     pub(crate) fn new(head: Bytes, parsed: ParsedHead, ends: Endpoints, origin: Origin) -> Self {
-        Request { head, parsed, body: Bytes::new(), params: Vec::new(), ends, origin, stream: None }
+        Request { head, parsed, body: Bytes::new(), params: Vec::new(), ends, origin, stream: None, off_loop: false }
     }
 
     /// Answers this request later, from any thread: return the [`Reply`] from the
@@ -55,7 +58,11 @@ impl Request {
     /// }
     /// ```
     pub fn defer(&self) -> (Reply, Responder) {
-        let pending = Arc::new(Pending::new(crate::guard::RequestId::of(self, self.origin.seq)));
+        let mut pending = Pending::new(crate::guard::RequestId::of(self, self.origin.seq));
+        if self.off_loop {
+            pending.hold();
+        }
+        let pending = Arc::new(pending);
         let responder = Responder::new(self.origin.clone(), pending.clone());
         (Reply(ReplyKind::Later { seq: self.origin.seq, pending }), responder)
     }
@@ -69,6 +76,12 @@ impl Request {
     /// `Connection: close` whatever the handler does.
     pub fn is_draining(&self) -> bool {
         self.origin.remote.is_draining()
+    }
+
+    /// Marks the request as handled off the loop, answering in the place of
+    /// an earlier deferral (see [`Responder::follow`](crate::Responder)).
+    pub(crate) fn set_off_loop(&mut self) {
+        self.off_loop = true;
     }
 
     pub(crate) fn set_body(&mut self, body: Bytes) {

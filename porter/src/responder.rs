@@ -14,7 +14,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 
 use crate::event_loop::remote::{Message, Remote};
 use crate::guard::{self, Owned, RequestId};
@@ -37,7 +37,29 @@ pub(crate) struct Pending {
     restyle: Mutex<Option<Restyle>>,
     /// The request, for the log line of a panicking callback.
     request: RequestId,
+    /// Whether the answer waits for the handler call to return.
+    hold: Mutex<Hold>,
+    /// The deferral this one answers in the place of (set by
+    /// [`Responder::follow`]): its restyles and user apply after this one's.
+    /// Weak: the outer one keeps this one (to cancel it).
+    outer: OnceLock<Weak<Pending>>,
 }
+
+/// An answer held back while the handler call that deferred it runs off the
+/// loop: the loop takes answers in only after every wrapping handler has
+/// registered its restyle, which on the loop its one thread ensures, and off
+/// it [`Responder::follow`] (called once the handler returned) releases.
+enum Hold {
+    /// Answers go on (outward, then to the loop).
+    Open,
+    /// Not yet released; no answer yet.
+    Holding,
+    /// Not yet released; the answer, given through the second, waits here.
+    Held(Response, Arc<Pending>),
+}
+
+/// An answer on its way, and the deferral it was given through.
+type Routed = (Response, Arc<Pending>);
 
 impl fmt::Debug for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -53,6 +75,49 @@ impl Pending {
             user: Mutex::new(None),
             restyle: Mutex::new(None),
             request,
+            hold: Mutex::new(Hold::Open),
+            outer: OnceLock::new(),
+        }
+    }
+
+    /// Holds the answer until [`Pending::release`] (see [`Hold`]).
+    pub(crate) fn hold(&mut self) {
+        *self.hold.get_mut().unwrap_or_else(PoisonError::into_inner) = Hold::Holding;
+    }
+
+    /// The deferral this one answers for, if any (see `outer`).
+    fn outer(&self) -> Option<Arc<Pending>> {
+        self.outer.get().and_then(Weak::upgrade)
+    }
+
+    /// This deferral, then those it answers for, outward.
+    fn chain(self: &Arc<Self>) -> impl Iterator<Item = Arc<Pending>> {
+        std::iter::successors(Some(self.clone()), |pending| pending.outer())
+    }
+
+    /// Keeps `routed` in the first deferral from this one outward that holds
+    /// its answer; gives it back, to go to the loop, if none does. (A second
+    /// answer where one is held already is a stale one: dropped.)
+    fn park(self: &Arc<Self>, routed: Routed) -> Option<Routed> {
+        for pending in self.chain() {
+            let mut hold = pending.hold.lock().unwrap_or_else(PoisonError::into_inner);
+            match *hold {
+                Hold::Holding => {
+                    *hold = Hold::Held(routed.0, routed.1);
+                    return None;
+                }
+                Hold::Held(..) => return None,
+                Hold::Open => {}
+            }
+        }
+        Some(routed)
+    }
+
+    /// Lets answers through from now on; returns one that was held.
+    fn release(&self) -> Option<Routed> {
+        match std::mem::replace(&mut *self.hold.lock().unwrap_or_else(PoisonError::into_inner), Hold::Open) {
+            Hold::Held(response, from) => Some((response, from)),
+            Hold::Open | Hold::Holding => None,
         }
     }
 
@@ -100,6 +165,31 @@ impl Pending {
     }
 }
 
+/// A deferred answer on its way to the loop, with the state of the responder
+/// that gave it: the request's own, or that of an inner handler's deferral
+/// answering in its place ([`Responder::follow`]), whose restyles and user
+/// apply too.
+pub(crate) struct Answer {
+    pub(crate) response: Response,
+    pub(crate) from: Arc<Pending>,
+}
+
+impl Answer {
+    /// The response as every handler it passed wants it, innermost first,
+    /// ending with the request's own deferral (`own`), and the user accepted
+    /// for it (the outermost one named). Each restyle and user is taken
+    /// once, so a deferral met twice counts once.
+    pub(crate) fn finish(self, own: &Arc<Pending>) -> (Response, Option<Box<str>>) {
+        let Answer { mut response, from } = self;
+        let mut user = None;
+        for pending in from.chain().chain(std::iter::once(own.clone())) {
+            response = pending.restyle(response);
+            user = pending.take_user().or(user);
+        }
+        (response, user)
+    }
+}
+
 /// Where a request came from: its loop, its connection and its place in line.
 #[derive(Clone)]
 pub(crate) struct Origin {
@@ -128,8 +218,16 @@ impl Responder {
 
     fn send(&mut self, response: Response) {
         self.answered = true;
-        let Origin { remote, token, seq } = &self.origin;
-        remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(response) });
+        self.route((response, self.pending.clone()));
+    }
+
+    /// Sends an answer to the loop, unless a deferral on its way holds it.
+    fn route(&self, routed: Routed) {
+        if let Some((response, from)) = self.pending.park(routed) {
+            let Origin { remote, token, seq } = &self.origin;
+            let answer = Answer { response, from };
+            remote.send(Message::Answer { token: *token, seq: *seq, response: Box::new(answer) });
+        }
     }
 
     /// Answers with what a handler gave back for this request: its response,
@@ -140,6 +238,11 @@ impl Responder {
             ReplyKind::Now(response) => self.send(response),
             ReplyKind::Later { seq, pending } if seq == self.origin.seq => {
                 self.answered = true;
+                // Its answers go on through this one from now on.
+                let _ = pending.outer.set(Arc::downgrade(&self.pending));
+                if let Some(early) = pending.release() {
+                    self.route(early);
+                }
                 self.on_cancel(move || pending.cancel());
             }
             ReplyKind::Later { .. } => {
@@ -172,6 +275,15 @@ impl Responder {
         } else {
             *slot = Some(Owned::new(Box::new(callback)));
         }
+    }
+}
+
+impl Responder {
+    /// Forgets the callback registered with [`Responder::on_cancel`] (dropped
+    /// inside the user-code boundary), when what it would cancel is over.
+    pub(crate) fn clear_on_cancel(&self) {
+        let callback = self.pending.on_cancel.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(callback);
     }
 }
 

@@ -15,8 +15,10 @@
 //! methods routed there, with `HEAD` when `GET` is, and `OPTIONS`; a route
 //! registered for `OPTIONS` on that path answers instead. `OPTIONS *` asks
 //! about the server: `204` with every routed method, plus those the fallback
-//! lists in its own `2xx` answer to `OPTIONS *` (a fallback that defers that
-//! answer gives it alone).
+//! lists in its own `2xx` answer to `OPTIONS *`, whether it answers at once,
+//! from the head ([`Handler::before_body`]) or later ([`Request::defer`], e.g.
+//! a [`Protected`](crate::Protected) fallback whose check runs off the loop):
+//! the answer is the same however the fallback decides.
 
 use std::sync::Arc;
 
@@ -130,7 +132,7 @@ impl Router {
             Lookup::Found(..) => None,
             Lookup::NotFound if self.fallback.is_some() => None,
             Lookup::NotFound => Some(Response::error(404)),
-            // The fallback's methods are in its answer, once the body is in.
+            // The fallback's methods are in its answer (see `before_body`).
             Lookup::Server if self.fallback.is_some() => None,
             Lookup::Server => Some(self.server_options(None)),
             // RFC 9110 §9.3.7: OPTIONS describes the resource's methods.
@@ -145,14 +147,33 @@ impl Router {
     /// The `204` to `OPTIONS *`: every routed method, and those of the
     /// fallback's own successful answer to it, if any (RFC 9110 §9.3.7).
     fn server_options(&self, fallback_answer: Option<Response>) -> Response {
-        let fallback_allow = fallback_answer
-            .filter(|answer| (200..300).contains(&answer.status))
-            .and_then(|answer| answer.header_value("allow").map(|v| String::from_utf8_lossy(v).into_owned()))
-            .unwrap_or_default();
-        let mut methods: Vec<&str> = self.routes.iter().map(|r| &*r.method).collect();
-        methods.extend(fallback_allow.split(',').map(str::trim).filter(|m| !m.is_empty()));
-        Response::new(204).header("Allow", allow_header(methods))
+        server_options(self.routes.iter().map(|r| &*r.method).collect(), fallback_answer)
     }
+
+    /// `OPTIONS *` given to the fallback: its answer, now or deferred, merged
+    /// into the router's.
+    fn ask_fallback_about_server(&self, fallback: &dyn Handler, request: Request) -> Reply {
+        match fallback.handle(request) {
+            Reply(ReplyKind::Now(answer)) => self.server_options(Some(answer)).into(),
+            Reply(ReplyKind::Later { seq, pending }) => {
+                let routed: Vec<Box<str>> = self.routes.iter().map(|r| r.method.clone()).collect();
+                pending.then_restyle(move |answer| server_options(routed.iter().map(|m| &**m).collect(), Some(answer)));
+                Reply(ReplyKind::Later { seq, pending })
+            }
+        }
+    }
+}
+
+/// The `204` to `OPTIONS *` (see [`Router::server_options`]) from the routed
+/// methods.
+fn server_options(routed: Vec<&str>, fallback_answer: Option<Response>) -> Response {
+    let fallback_allow = fallback_answer
+        .filter(|answer| (200..300).contains(&answer.status))
+        .and_then(|answer| answer.header_value("allow").map(|v| String::from_utf8_lossy(v).into_owned()))
+        .unwrap_or_default();
+    let mut methods = routed;
+    methods.extend(fallback_allow.split(',').map(str::trim).filter(|m| !m.is_empty()));
+    Response::new(204).header("Allow", allow_header(methods))
 }
 
 impl Handler for Router {
@@ -161,6 +182,10 @@ impl Handler for Router {
         match (&lookup, &self.fallback) {
             (Lookup::NotFound, Some(fallback)) => fallback.before_body(request),
             (Lookup::Found(route, _), _) => route.handler.before_body(request),
+            // Its answer from the head, merged as one given later would be.
+            (Lookup::Server, Some(fallback)) => {
+                fallback.before_body(request).map(|answer| self.server_options(Some(answer)))
+            }
             _ => self.refusal(request, &lookup),
         }
     }
@@ -168,7 +193,7 @@ impl Handler for Router {
     fn streams_body(&self, request: &Request) -> bool {
         match (self.lookup(request), &self.fallback) {
             (Lookup::Found(route, _), _) => route.handler.streams_body(request),
-            (Lookup::NotFound, Some(fallback)) => fallback.streams_body(request),
+            (Lookup::NotFound | Lookup::Server, Some(fallback)) => fallback.streams_body(request),
             _ => false,
         }
     }
@@ -183,9 +208,8 @@ impl Handler for Router {
                 request.set_params(params);
                 route.handler.handle(request)
             }
-            Lookup::Server => match self.fallback.as_ref().map(|fallback| fallback.handle(request)) {
-                Some(Reply(ReplyKind::Now(answer))) => self.server_options(Some(answer)).into(),
-                Some(deferred) => deferred,
+            Lookup::Server => match &self.fallback {
+                Some(fallback) => self.ask_fallback_about_server(&**fallback, request),
                 None => self.server_options(None).into(),
             },
             _ => match &self.fallback {

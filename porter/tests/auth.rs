@@ -163,6 +163,10 @@ fn weak_htpasswd_formats_are_refused_when_loaded() {
     std::fs::write(&path, format!("{}carol:{{SHA}}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", htpasswd())).unwrap();
     let err = BasicAuth::from_htpasswd("x", &path).unwrap_err().to_string();
     assert!(err.contains("line 5") && err.contains("{SHA}") && err.contains("carol"), "{err}");
+    // A bcrypt prefix on a hash that is not one: refused now, not at each login.
+    std::fs::write(&path, format!("{}carol:$2y$junk\n", htpasswd())).unwrap();
+    let err = BasicAuth::from_htpasswd("x", &path).unwrap_err().to_string();
+    assert!(err.contains("line 5") && err.contains("malformed") && err.contains("carol"), "{err}");
     std::fs::write(&path, htpasswd()).unwrap();
     assert!(BasicAuth::from_htpasswd("x", &path).is_ok());
 }
@@ -440,4 +444,187 @@ fn a_streamed_upload_is_not_read_before_a_costly_check_accepts() {
     accepted.send("hello");
     let r = accepted.read_reply();
     assert_eq!((r.status, r.text()), (200, "5 bytes".to_string()));
+}
+
+/// An inner handler that refuses uploads from their head (`413`) and counts
+/// the requests it handles.
+struct NoUploads(Arc<AtomicUsize>);
+
+impl porter::Handler for NoUploads {
+    fn handle(&self, _request: Request) -> porter::Reply {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Response::text("handled").into()
+    }
+
+    fn before_body(&self, request: &Request) -> Option<Response> {
+        (request.method() == "POST").then(|| Response::error(413))
+    }
+}
+
+/// Accepts off the loop (as `"u"`), or refuses `/refused`.
+fn costly(request: &Request) -> Check {
+    let refuse = request.path() == "/refused";
+    Check::costly(move |_| if refuse { Check::Refuse(Response::error(401)) } else { Check::user("u") })
+}
+
+#[test]
+fn the_inner_before_body_is_asked_once_a_costly_check_accepts() {
+    let handled = Arc::new(AtomicUsize::new(0));
+    let server = serve(Protected::new(costly, NoUploads(handled.clone())));
+    let mut c = Client::connect(server.local_addr());
+    let upload = |path: &str| format!("POST {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    let r = c.round_trip(upload("/x"));
+    assert_eq!(r.status, 413, "the inner refusal: {}", r.head_text());
+    assert_eq!(handled.load(Ordering::SeqCst), 0, "a request the inner handler refuses is never handled");
+    // A refused client learns nothing of the inner handler.
+    assert_eq!(c.round_trip(upload("/refused")).status, 401);
+    assert_eq!(c.round_trip("GET /x HTTP/1.1\r\nHost: t\r\n\r\n").text(), "handled");
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_check_forgets_its_cancellation_callback_when_it_returns() {
+    // The first job's callback holds a value that says when it is dropped;
+    // the next job (of the same check) looks whether it was.
+    struct SaysDropped(mpsc::Sender<()>);
+    impl Drop for SaysDropped {
+        fn drop(&mut self) {
+            let _ = self.0.send(());
+        }
+    }
+    let (dropped_tx, dropped) = mpsc::channel();
+    let (dropped_tx, dropped) = (Mutex::new(dropped_tx), Arc::new(Mutex::new(dropped)));
+    let auth = move |_req: &Request| {
+        let says = SaysDropped(dropped_tx.lock().unwrap().clone());
+        let dropped = dropped.clone();
+        Check::costly(move |verifying| {
+            verifying.on_cancel(move || drop(says));
+            Check::costly(move |_| match dropped.lock().unwrap().try_recv() {
+                Ok(()) => Check::user("u"),
+                Err(_) => Check::Refuse(Response::error(409)), // still registered: may fire later
+            })
+        })
+    };
+    let server = serve(Protected::new(auth, |_req| Response::text("ok")));
+    let mut c = Client::connect(server.local_addr());
+    let r = get(&mut c, "/", None);
+    assert_eq!(r.status, 200, "the first job's callback outlived it: {}", r.head_text());
+}
+
+/// Panics when dropped.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("a value dropped by porter panics (expected by the test)");
+    }
+}
+
+#[test]
+fn a_panic_anywhere_in_a_costly_task_spares_its_verifier() {
+    // `/leave`: the first job waits until its client has left, then chains a
+    // job holding a value that panics when dropped; the task, seeing the
+    // client gone, drops that job unrun. The only verifier must live on.
+    let (left_tx, left) = mpsc::channel::<()>();
+    let left = Arc::new(Mutex::new(left));
+    let (waiting_tx, waiting) = mpsc::channel::<()>();
+    let waiting_tx = Mutex::new(waiting_tx);
+    let auth = move |req: &Request| {
+        if req.path() != "/leave" {
+            return Check::costly(|_| Check::user("u"));
+        }
+        let (left, waiting) = (left.clone(), waiting_tx.lock().unwrap().clone());
+        let left_tx = Mutex::new(left_tx.clone());
+        Check::costly(move |verifying| {
+            verifying.on_cancel(move || {
+                let _ = left_tx.lock().unwrap().send(());
+            });
+            waiting.send(()).unwrap();
+            let _ = left.lock().unwrap().recv_timeout(common::SAFETY_TIMEOUT);
+            let bomb = PanicsOnDrop;
+            Check::costly(move |_| {
+                let _bomb = &bomb;
+                Check::user("u")
+            })
+        })
+    };
+    let server = serve(Protected::new(auth, |_req| Response::text("ok")).verifiers(1, 4));
+    let mut leaving = Client::connect(server.local_addr());
+    leaving.send("GET /leave HTTP/1.1\r\nHost: t\r\n\r\n");
+    waiting.recv_timeout(common::SAFETY_TIMEOUT).expect("the first job runs");
+    drop(leaving);
+    let mut c = Client::connect(server.local_addr());
+    let r = get(&mut c, "/next", None);
+    assert_eq!((r.status, r.text()), (200, "ok".to_string()), "the verifier thread lives on");
+}
+
+#[test]
+fn a_user_accepted_inside_a_costly_check_is_logged() {
+    let dir = common::TempDir::new("auth-inner-user");
+    let path = dir.path().join("access.log");
+    let anonymous = |_req: &Request| Check::costly(|_| Check::Accept(None));
+    let named = |name: &'static str| move |_req: &Request| Check::costly(move |_| Check::user(name));
+    let cheap = |_req: &Request| Check::user("cheap");
+    let app = Router::new()
+        .get("/costly", Protected::new(anonymous, Protected::new(named("inner"), |_req| Response::text("ok"))))
+        .get("/cheap", Protected::new(anonymous, Protected::new(cheap, |_req| Response::text("ok"))))
+        .get("/both", Protected::new(named("outer"), Protected::new(cheap, |_req| Response::text("ok"))));
+    let server = porter::Server::bind("127.0.0.1:0")
+        .threads(1)
+        .access_log(porter::AccessLog::file(&path))
+        .build(app)
+        .expect("builds")
+        .spawn()
+        .expect("spawns");
+    let mut c = Client::connect(server.local_addr());
+    for path in ["/costly", "/cheap", "/both"] {
+        assert_eq!(get(&mut c, path, None).status, 200, "{path}");
+    }
+    drop(c);
+    server.shutdown(std::time::Duration::from_secs(5)).expect("shutdown");
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
+    assert_eq!(users, ["inner", "cheap", "outer"], "{log}");
+}
+
+#[test]
+fn a_wrapper_authenticator_chains_onto_a_costly_verdict() {
+    // Any user with the right password passes BasicAuth; the wrapper lets only
+    // alice in, whether the verdict comes off the loop or from the cache.
+    let passwords = BasicAuth::with_callback("staff", |_user, password| password == "right").cache(16);
+    let alice_only = move |req: &Request| {
+        passwords.check(req).map(|verdict| match verdict {
+            Check::Accept(Some(user)) if user == "alice" => Check::user(format!("{user} (admin)")),
+            Check::Accept(_) => Check::Refuse(Response::error(403)),
+            other => other,
+        })
+    };
+    let server = serve(Protected::new(alice_only, |_req| Response::text("admin")));
+    let mut c = Client::connect(server.local_addr());
+    for round in ["verified", "remembered"] {
+        assert_eq!(get(&mut c, "/", Some(&basic("alice:right"))).text(), "admin", "{round}");
+        assert_eq!(get(&mut c, "/", Some(&basic("bob:right"))).status, 403, "{round}");
+        assert_refused(&get(&mut c, "/", Some(&basic("alice:wrong"))), round);
+    }
+}
+
+#[test]
+fn a_remembered_callback_verdict_expires_with_its_ttl() {
+    // The callback stops accepting the password (revoked); a remembered
+    // success is trusted for its TTL only (zero here: the test needs no clock).
+    for (ttl, after_revoking) in [(None, 200), (Some(std::time::Duration::ZERO), 401)] {
+        let accepting = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = accepting.clone();
+        let auth = BasicAuth::with_callback("staff", move |_user, _password| flag.load(Ordering::SeqCst)).cache(16);
+        let auth = match ttl {
+            Some(ttl) => auth.cache_for(ttl),
+            None => auth, // the default: five minutes
+        };
+        let server = serve(auth.protect(|_req| Response::text("ok")));
+        let mut c = Client::connect(server.local_addr());
+        assert_eq!(get(&mut c, "/", Some(&basic("alice:pw"))).status, 200);
+        accepting.store(false, Ordering::SeqCst);
+        let r = get(&mut c, "/", Some(&basic("alice:pw")));
+        assert_eq!(r.status, after_revoking, "ttl {ttl:?}: {}", r.head_text());
+    }
 }

@@ -76,3 +76,40 @@ fn other_replies_pass_unchanged() {
     let r = c.read_head_reply();
     assert_eq!((r.status, r.header("content-length")), (404, Some("17")), "HEAD: the page's length, no body");
 }
+
+#[test]
+fn a_deferred_answer_behind_a_costly_check_gets_the_inner_page() {
+    // The inner handler defers again, off the loop, and answers at once
+    // (before ErrorPages has even returned): its own page still applies.
+    let inner = ErrorPages::new(|req: Request| {
+        let (reply, responder) = req.defer();
+        responder.respond(Response::error(404));
+        reply
+    })
+    .page(404, "text/plain", "inner 404");
+    let costly = |_req: &Request| porter::Check::costly(|_| porter::Check::user("u"));
+    let server = serve(ErrorPages::new(porter::Protected::new(costly, inner)).page(500, "text/plain", "outer 500"));
+    let mut c = Client::connect(server.local_addr());
+    let r = c.round_trip("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!((r.status, r.text().as_str()), (404, "inner 404"), "{}", r.head_text());
+    assert_eq!(r.header("content-type"), Some("text/plain"));
+}
+
+#[test]
+fn pages_between_two_costly_checks_apply_too() {
+    // Two costly checks deep, the handler defers and answers 404 at once; the
+    // page of the ErrorPages between the two checks applies.
+    let costly = |_req: &Request| porter::Check::costly(|_| porter::Check::user("u"));
+    let deepest = |req: Request| {
+        let (reply, responder) = req.defer();
+        responder.respond(Response::error(404));
+        reply
+    };
+    let middle = ErrorPages::new(porter::Protected::new(costly, deepest)).page(404, "text/plain", "middle 404");
+    let server = serve(porter::Protected::new(costly, middle));
+    let mut c = Client::connect(server.local_addr());
+    for _ in 0..3 {
+        let r = c.round_trip("GET /x HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!((r.status, r.text().as_str()), (404, "middle 404"), "{}", r.head_text());
+    }
+}

@@ -91,3 +91,29 @@ fn options_asterisk_without_an_answer_from_the_fallback_lists_the_routes() {
     assert_eq!((r.status, r.header("allow")), (204, Some("GET, HEAD, OPTIONS, PUT")), "{}", r.head_text());
     assert_eq!(c.round_trip("GET /other HTTP/1.1\r\nHost: t\r\n\r\n").status, 404, "the fallback still answers");
 }
+
+#[test]
+fn options_asterisk_is_the_same_however_a_protected_fallback_decides() {
+    use porter::{Check, Protected};
+    // The fallback names PUT for the server; the check lets `X-Key: k` in.
+    let fallback = |_req: Request| Response::new(204).header("Allow", "PUT");
+    let verdict = |req: &Request| match req.header("x-key") {
+        Some("k") => Check::user("u"),
+        _ => Check::Refuse(Response::error(401)),
+    };
+    let cheap = move |req: &Request| verdict(req);
+    let costly = move |req: &Request| {
+        let verdict = verdict(req);
+        Check::costly(move |_| verdict)
+    };
+    let cheap_app = Router::new().get("/a", |_req| Response::text("a")).fallback(Protected::new(cheap, fallback));
+    let costly_app = Router::new().get("/a", |_req| Response::text("a")).fallback(Protected::new(costly, fallback));
+    for (name, server) in [("cheap", serve(cheap_app)), ("costly", serve(costly_app))] {
+        let mut c = Client::connect(server.local_addr());
+        let r = c.round_trip("OPTIONS * HTTP/1.1\r\nHost: t\r\nX-Key: k\r\n\r\n");
+        assert_eq!((r.status, r.header("allow")), (204, Some("GET, HEAD, OPTIONS, PUT")), "{name}: {}", r.head_text());
+        // Refused by the fallback: the routes' methods alone.
+        let r = c.round_trip("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!((r.status, r.header("allow")), (204, Some("GET, HEAD, OPTIONS")), "{name}: {}", r.head_text());
+    }
+}

@@ -17,13 +17,16 @@
 //! password), so a client's later requests cost one hash and a constant-time
 //! comparison, on the loop, with no wait. A failed one is never remembered:
 //! every wrong password costs a full check. An unknown user is checked against
-//! a real entry's hash anyway, so its refusal takes as long as a wrong
-//! password's.
+//! a stand-in hash at the file's highest cost, so its refusal takes as long as
+//! a wrong password's for the slowest user (user names cannot be told apart
+//! by timing). Every entry is parsed as bcrypt when the file is loaded, so
+//! none fails later, faster than a real check.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 
@@ -35,14 +38,27 @@ use crate::response::Response;
 
 /// Verified credentials remembered at most, by default, for htpasswd files.
 const CACHE_LIMIT: usize = 4096;
+/// How long a callback's verdict is trusted, by default, once caching is on.
+const CALLBACK_TTL: Duration = Duration::from_secs(5 * 60);
+/// The costs bcrypt computes (its log2 rounds); a hash outside never verifies.
+const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
 
 type Callback = Box<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
 /// Where Basic credentials are checked.
 enum Verifier {
-    /// user → bcrypt hash.
-    Htpasswd(HashMap<String, String>),
+    Htpasswd(Htpasswd),
     Callback(Callback),
+}
+
+/// An htpasswd file's entries, each a well-formed bcrypt hash.
+struct Htpasswd {
+    /// user → bcrypt hash.
+    users: HashMap<String, String>,
+    /// What an unknown user's password is checked against: a bcrypt hash at
+    /// the highest cost of `users` (it matches no password that matters: the
+    /// user is refused whatever the outcome).
+    dummy: String,
 }
 
 /// HTTP Basic authentication (RFC 7617) against an htpasswd file or a callback.
@@ -84,19 +100,18 @@ impl BasicAuth {
 
     /// Like [`BasicAuth::from_htpasswd`], from the file's text.
     pub fn from_htpasswd_str(realm: &str, text: &str) -> io::Result<Self> {
-        let users = parse_htpasswd(text)?;
-        if users.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "htpasswd: no users"));
-        }
-        Ok(Self::with_verifier(realm, Verifier::Htpasswd(users), CACHE_LIMIT))
+        let htpasswd = parse_htpasswd(text)?;
+        Ok(Self::with_verifier(realm, Verifier::Htpasswd(htpasswd), CACHE_LIMIT))
     }
 
     /// Checks credentials with `verify(user, password)`, off the loop (it may
     /// be slow). It should compare in constant time itself (e.g. with a
     /// password hash's verify). Its answers are not remembered, since they may
-    /// change (a revoked password), unless [`BasicAuth::cache`] says so.
+    /// change (a revoked password), unless [`BasicAuth::cache`] says so; then
+    /// each is trusted for 5 minutes ([`BasicAuth::cache_for`]).
     pub fn with_callback(realm: &str, verify: impl Fn(&str, &str) -> bool + Send + Sync + 'static) -> Self {
-        Self::with_verifier(realm, Verifier::Callback(Box::new(verify)), 0)
+        let auth = Self::with_verifier(realm, Verifier::Callback(Box::new(verify)), 0);
+        auth.cache_for(CALLBACK_TTL)
     }
 
     /// Remembers up to `limit` verified credentials (0: none), the oldest
@@ -104,6 +119,16 @@ impl BasicAuth {
     /// callback.
     pub fn cache(self, limit: usize) -> Self {
         self.shared.cache.set_limit(limit);
+        self
+    }
+
+    /// Trusts a remembered credential for `ttl` after it was verified; then
+    /// it is verified again (a password the callback stopped accepting stops
+    /// working). The default is 5 minutes for a callback; for an htpasswd file
+    /// (read once, when loaded) a credential is trusted as long as it is
+    /// remembered.
+    pub fn cache_for(self, ttl: Duration) -> Self {
+        self.shared.cache.set_ttl(Some(ttl));
         self
     }
 
@@ -132,13 +157,11 @@ impl Shared {
     fn verify(&self, user: String, password: &str, key: Key) -> Check {
         let ok = match &self.verifier {
             Verifier::Callback(verify) => verify(&user, password),
-            Verifier::Htpasswd(users) => match users.get(&user) {
+            Verifier::Htpasswd(Htpasswd { users, dummy }) => match users.get(&user) {
                 Some(hash) => bcrypt::verify(password, hash).unwrap_or(false),
                 None => {
-                    // Same work as a wrong password: no user-name oracle.
-                    if let Some(any) = users.values().next() {
-                        let _ = bcrypt::verify(password, any);
-                    }
+                    // As much work as the slowest wrong password: no user-name oracle.
+                    let _ = bcrypt::verify(password, dummy);
                     false
                 }
             },
@@ -147,7 +170,7 @@ impl Shared {
             log::debug!("basic auth: refused a login for realm {:?}", self.realm);
             return Check::Refuse(self.challenge());
         }
-        self.cache.insert(key);
+        self.cache.insert(key, Instant::now());
         Check::user(user)
     }
 }
@@ -159,7 +182,7 @@ impl super::Authenticator for BasicAuth {
             return Check::Refuse(self.challenge());
         };
         let key = self.shared.cache.key(&user, &password);
-        if self.shared.cache.contains(&key) {
+        if self.shared.cache.contains(&key, Instant::now()) {
             return Check::user(user);
         }
         let shared = self.shared.clone();
@@ -185,9 +208,10 @@ fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-/// Parses htpasswd text: bcrypt entries only.
-fn parse_htpasswd(text: &str) -> io::Result<HashMap<String, String>> {
+/// Parses htpasswd text: well-formed bcrypt entries only, at least one.
+fn parse_htpasswd(text: &str) -> io::Result<Htpasswd> {
     let mut users = HashMap::new();
+    let mut highest_cost = 0;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -201,9 +225,29 @@ fn parse_htpasswd(text: &str) -> io::Result<HashMap<String, String>> {
                 weak_format_name(hash)
             )));
         }
+        let cost = bcrypt_cost(hash).ok_or_else(|| {
+            bad(format!("user {user:?} has a malformed bcrypt hash (re-create it with `htpasswd -B`)"))
+        })?;
+        highest_cost = highest_cost.max(cost);
         users.insert(user.to_string(), hash.to_string());
     }
-    Ok(users)
+    if users.is_empty() {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "htpasswd: no users"));
+    }
+    Ok(Htpasswd { users, dummy: dummy_hash(highest_cost) })
+}
+
+/// The cost of a well-formed bcrypt hash (one `bcrypt::verify` can check).
+fn bcrypt_cost(hash: &str) -> Option<u32> {
+    let parts: bcrypt::HashParts = hash.parse().ok()?;
+    let cost = parts.get_cost();
+    BCRYPT_COSTS.contains(&cost).then_some(cost)
+}
+
+/// A well-formed bcrypt hash at `cost` (a zero salt and digest: checking a
+/// password against it costs what checking a real entry of that cost does).
+fn dummy_hash(cost: u32) -> String {
+    format!("$2y${cost:02}${}", ".".repeat(53))
 }
 
 fn weak_format_name(hash: &str) -> &'static str {
@@ -248,17 +292,30 @@ mod tests {
 
     #[test]
     fn htpasswd_accepts_bcrypt_and_refuses_weak_formats() {
-        let users = parse_htpasswd("# comment\n\nalice:$2y$04$abcdefghijklmnopqrstuuVpWwXZ1rB6Wk4YsPQ6Lk1a0F7sQwZ8e\n")
-            .unwrap();
-        assert!(users.contains_key("alice"));
+        let alice = bcrypt::hash("x", 4).unwrap();
+        let htpasswd = parse_htpasswd(&format!("# comment\n\nalice:{alice}\n")).unwrap();
+        assert!(htpasswd.users.contains_key("alice"));
         for (line, word) in [
             ("bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "{SHA}"),
             ("bob:$apr1$abc$def", "MD5"),
             ("bob:plain", "plain"),
             ("no colon here", "user:hash"),
+            ("bob:$2y$junk", "malformed bcrypt"),
+            (&format!("bob:{}", alice.replacen("$04$", "$03$", 1)), "malformed bcrypt"), // below bcrypt's least cost
+            (&format!("bob:{}", &alice[..59]), "malformed bcrypt"),
         ] {
-            let err = parse_htpasswd(&format!("# x\n{line}\n")).unwrap_err().to_string();
+            let err = parse_htpasswd(&format!("# x\n{line}\n")).err().expect("refused").to_string();
             assert!(err.contains("line 2") && err.contains(word), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_user_costs_what_the_slowest_entry_does() {
+        let (cheap, dear) = (bcrypt::hash("x", 4).unwrap(), bcrypt::hash("x", 5).unwrap());
+        for text in [format!("a:{cheap}\nb:{dear}\n"), format!("b:{dear}\na:{cheap}\n")] {
+            let htpasswd = parse_htpasswd(&text).unwrap();
+            assert_eq!(bcrypt_cost(&htpasswd.dummy), Some(5), "{}", htpasswd.dummy);
+            assert_eq!(bcrypt::verify("x", &htpasswd.dummy).ok(), Some(false), "checkable, matching nothing");
         }
     }
 }

@@ -6,12 +6,17 @@
 //! so a wrong password can never be found here. A lookup is one hash and a
 //! hash-set probe whose key comparison is constant-time. The cache holds at
 //! most `limit` entries; past that the oldest is forgotten (its user pays one
-//! more verification). It is shared by every loop that checks through it.
+//! more verification). An entry may also be trusted for a time only (`ttl`,
+//! counted from its verification): then it is verified again, so that a
+//! password the verifier no longer accepts stops working. The caller gives
+//! the time (`now`), so tests need no sleeping. It is shared by every loop
+//! that checks through it.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use ring::digest::{Context, SHA256};
 use subtle::ConstantTimeEq;
@@ -37,8 +42,11 @@ impl Hash for Key {
 /// Verified credentials, oldest first.
 #[derive(Default)]
 struct Entries {
-    known: HashSet<Key>,
+    /// Each with when it was (last) verified.
+    known: HashMap<Key, Instant>,
     order: VecDeque<Key>,
+    /// How long an entry is trusted; `None`: as long as it is kept.
+    ttl: Option<Duration>,
 }
 
 /// A bounded set of verified credentials (see the module docs).
@@ -66,6 +74,12 @@ impl Cache {
         self.limit.store(limit, Ordering::Relaxed);
     }
 
+    /// Trusts each entry for `ttl` after its verification (`None`: for as
+    /// long as it is kept).
+    pub(super) fn set_ttl(&self, ttl: Option<Duration>) {
+        self.lock().ttl = ttl;
+    }
+
     /// The key of `user` with `password`.
     pub(super) fn key(&self, user: &str, password: &str) -> Key {
         let mut ctx = Context::new(&SHA256);
@@ -78,19 +92,26 @@ impl Cache {
         Key(out)
     }
 
-    /// True if this credential was verified before (and not yet forgotten).
-    pub(super) fn contains(&self, key: &Key) -> bool {
-        self.limit.load(Ordering::Relaxed) > 0 && self.lock().known.contains(key)
+    /// True if this credential was verified before, not yet forgotten and,
+    /// at `now`, still trusted.
+    pub(super) fn contains(&self, key: &Key, now: Instant) -> bool {
+        if self.limit.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let entries = self.lock();
+        let Some(&verified) = entries.known.get(key) else { return false };
+        entries.ttl.is_none_or(|ttl| now.saturating_duration_since(verified) < ttl)
     }
 
-    /// Remembers a credential that was just verified.
-    pub(super) fn insert(&self, key: Key) {
+    /// Remembers a credential verified at `now` (an entry already there is
+    /// trusted anew, keeping its place in line).
+    pub(super) fn insert(&self, key: Key, now: Instant) {
         let limit = self.limit.load(Ordering::Relaxed);
         if limit == 0 {
             return;
         }
         let mut entries = self.lock();
-        if !entries.known.insert(key) {
+        if entries.known.insert(key, now).is_some() {
             return;
         }
         entries.order.push_back(key);
@@ -112,32 +133,47 @@ mod tests {
 
     #[test]
     fn only_inserted_keys_are_found_and_the_oldest_goes_first() {
-        let cache = Cache::new(2);
+        let (cache, now) = (Cache::new(2), Instant::now());
         let (a, b, c) = (cache.key("alice", "1"), cache.key("bob", "2"), cache.key("carol", "3"));
-        assert!(!cache.contains(&a));
-        cache.insert(a);
-        assert!(cache.contains(&a));
-        assert!(!cache.contains(&cache.key("alice", "2")), "another password");
-        assert!(!cache.contains(&cache.key("alic", "e1")), "the user's length is in the key");
-        cache.insert(b);
-        cache.insert(a); // already known: no second entry
-        cache.insert(c);
-        assert!(!cache.contains(&a), "the oldest was forgotten");
-        assert!(cache.contains(&b) && cache.contains(&c));
+        assert!(!cache.contains(&a, now));
+        cache.insert(a, now);
+        assert!(cache.contains(&a, now));
+        assert!(!cache.contains(&cache.key("alice", "2"), now), "another password");
+        assert!(!cache.contains(&cache.key("alic", "e1"), now), "the user's length is in the key");
+        cache.insert(b, now);
+        cache.insert(a, now); // already known: no second entry
+        cache.insert(c, now);
+        assert!(!cache.contains(&a, now), "the oldest was forgotten");
+        assert!(cache.contains(&b, now) && cache.contains(&c, now));
         assert_eq!(cache.lock().order.len(), 2);
     }
 
     #[test]
     fn a_zero_limit_remembers_nothing() {
-        let cache = Cache::new(0);
+        let (cache, now) = (Cache::new(0), Instant::now());
         let key = cache.key("alice", "1");
-        cache.insert(key);
-        assert!(!cache.contains(&key));
+        cache.insert(key, now);
+        assert!(!cache.contains(&key, now));
     }
 
     #[test]
     fn caches_are_salted_apart() {
         let (one, two) = (Cache::new(1), Cache::new(1));
         assert!(one.key("alice", "1") != two.key("alice", "1"));
+    }
+
+    #[test]
+    fn an_entry_is_trusted_for_its_ttl_then_verified_again() {
+        let (cache, t0) = (Cache::new(4), Instant::now());
+        let minute = Duration::from_secs(60);
+        let key = cache.key("alice", "1");
+        cache.insert(key, t0);
+        assert!(cache.contains(&key, t0 + 10 * minute), "no ttl: kept as long as there is room");
+        cache.set_ttl(Some(minute));
+        assert!(cache.contains(&key, t0 + minute - Duration::from_millis(1)));
+        assert!(!cache.contains(&key, t0 + minute), "expired");
+        cache.insert(key, t0 + 2 * minute); // verified again
+        assert!(cache.contains(&key, t0 + 2 * minute + Duration::from_secs(59)));
+        assert_eq!(cache.lock().order.len(), 1, "trusted anew, not added twice");
     }
 }

@@ -23,7 +23,11 @@
 //! and is cancelled if its client leaves. The queue in front of the pool is
 //! bounded: when it is full the request is answered `503` at once rather than
 //! queued without end. Once the job accepts, the inner handler runs on the
-//! verifier thread (it is quick, as every handler must be). Because the answer
+//! verifier thread (it is quick, as every handler must be), as the loop would
+//! run it: its `before_body` first for a request with a body (asked only once
+//! the client is accepted, so that an unknown one learns nothing of the inner
+//! routes), then `handle`; a reply it defers is answered in the request's
+//! place, with its own error pages and accepted user. Because the answer
 //! comes after the head, a request with a body whose check is costly has its
 //! body (at most `max_body`) read before the verdict, unless the inner handler
 //! streams bodies ([`Handler::streams_body`]): then nothing is read (and no
@@ -45,6 +49,11 @@ use crate::response::Response;
 pub use basic::BasicAuth;
 
 /// What an [`Authenticator`] decided about a request.
+///
+/// To act on a verdict that may still be costly (a wrapper authenticator
+/// adding its own rule to another's), use [`Check::map`] rather than matching:
+/// more variants may come.
+#[non_exhaustive]
 pub enum Check {
     /// Let it through. The name, if any, is the access log's `%u`.
     Accept(Option<String>),
@@ -84,6 +93,42 @@ impl Check {
     /// ```
     pub fn costly(job: impl FnOnce(&Verifying<'_>) -> Check + Send + 'static) -> Check {
         Check::Costly(Costly(Box::new(job)))
+    }
+
+    /// Passes the final verdict (an `Accept` or a `Refuse`) through `then`:
+    /// now, on the loop, if there is one, or else off the loop, on the
+    /// verifier thread, once the costly job has decided (see [`Costly::map`]).
+    /// How an authenticator wraps another's verdict without waiting for it.
+    ///
+    /// ```
+    /// use porter::{BasicAuth, Check, Request, Response};
+    /// // Only alice may in, whatever else the password file holds.
+    /// let basic = BasicAuth::with_callback("staff", |_user, password| password == "s3cret");
+    /// let alice_only = move |req: &Request| {
+    ///     porter::Authenticator::check(&basic, req).map(|verdict| match verdict {
+    ///         Check::Accept(Some(user)) if user == "alice" => Check::user(user),
+    ///         Check::Accept(_) => Check::Refuse(Response::error(403)),
+    ///         other => other,
+    ///     })
+    /// };
+    /// let app = porter::Protected::new(alice_only, |_req| Response::text("hi alice"));
+    /// # let _ = app;
+    /// ```
+    pub fn map(self, then: impl FnOnce(Check) -> Check + Send + 'static) -> Check {
+        match self {
+            Check::Costly(costly) => Check::Costly(costly.map(then)),
+            decided => then(decided),
+        }
+    }
+}
+
+impl Costly {
+    /// This job, its final verdict then passed through `then`, on the same
+    /// verifier thread (a job returning another `Costly` is followed to its end
+    /// first). `then` may itself return a `Costly`, which runs next.
+    pub fn map(self, then: impl FnOnce(Check) -> Check + Send + 'static) -> Costly {
+        let Costly(job) = self;
+        Costly(Box::new(move |verifying: &Verifying<'_>| job(verifying).map(then)))
     }
 }
 
@@ -126,8 +171,12 @@ impl Verifying<'_> {
         self.responder.is_cancelled()
     }
 
-    /// Runs `callback` (on the loop thread: keep it short) if the client goes
-    /// away while the job runs, e.g. to abort a call to another service.
+    /// Runs `callback` if the client goes away while this job runs, e.g. to
+    /// abort a call to another service: on the loop thread (keep it short),
+    /// or at once on this thread if the client is already gone. It is
+    /// forgotten (dropped) when the job returns, so it never fires for a later
+    /// job of the same check nor after the verdict; a second call in the same
+    /// job replaces the first's callback.
     pub fn on_cancel(&self, callback: impl FnOnce() + Send + 'static) {
         self.responder.on_cancel(callback);
     }
@@ -141,8 +190,17 @@ impl fmt::Debug for Verifying<'_> {
 
 /// Decides whether a request may go on (see [`Check`]).
 pub trait Authenticator: Send + Sync + 'static {
-    /// Checks one request from its head (the body has not been read). Runs on
-    /// the loop thread: anything slow belongs in a [`Check::costly`] job.
+    /// Checks one request from its head. Runs on the loop thread: anything
+    /// slow belongs in a [`Check::costly`] job.
+    ///
+    /// A request without a body is checked once, when it is handled. One with
+    /// a body is checked twice by [`Protected`]: from its head, before the
+    /// body is read ([`Handler::before_body`]: a refusal then saves reading
+    /// it; a `Costly` then is dropped unrun), and again once the body is in
+    /// ([`Handler::handle`]), when the verdict is the one that counts. So a
+    /// check must give the same verdict for the same head, and keep any side
+    /// effect (counting failures, say) in its costly job, which runs at most
+    /// once per request.
     fn check(&self, request: &Request) -> Check;
 }
 
@@ -252,7 +310,9 @@ impl<A: Authenticator, H: Handler> Handler for Protected<A, H> {
                 Check::Accept(user) => accepted(user),
                 // Refused from the head: the body is never read (no 100 Continue).
                 Check::Refuse(refused) => return Some(refused),
-                // Decided in `handle`, off the loop (see the module docs).
+                // Decided in `handle`, off the loop (see the module docs),
+                // where the inner `before_body` is asked once accepted: asked
+                // here, it would tell an unknown client the inner 404 or 405.
                 Check::Costly(_) => return None,
             }
         }

@@ -7,8 +7,12 @@
 //! channel: a full queue gives the task back, and the request is answered `503`
 //! rather than waiting behind an ever longer line. Threads start with the first
 //! task, and end when the `Protected` (holding the only sender) is dropped.
-//! A task whose client has left is answered without running its job; a job or
-//! handler that panics answers `500`, and the thread lives on.
+//! A task whose client has left is answered without running its job. Each task
+//! runs whole inside the user-code boundary ([`guard`]): a job or handler that
+//! panics answers `500`, and so does any other panic in the task (a value of
+//! the application's panicking as it is dropped); the thread lives on. Should
+//! every thread be gone all the same, the queue is closed (the pool keeps no
+//! receiver of its own once they start) and requests are answered `503`.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -16,6 +20,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use super::{Check, Costly, Verifying};
 use crate::guard;
 use crate::handler::{Handler, Reply};
+use crate::proto::parse::BodyKind;
 use crate::request::Request;
 use crate::responder::Responder;
 use crate::response::Response;
@@ -38,7 +43,9 @@ pub(super) struct Task {
 pub(super) struct Pool {
     threads: usize,
     sender: SyncSender<Box<Task>>,
-    receiver: Arc<Mutex<Receiver<Box<Task>>>>,
+    /// Until the threads start; then only they hold it, so that the queue
+    /// closes if they are all gone.
+    receiver: Mutex<Option<Receiver<Box<Task>>>>,
     /// Whether any thread could be started (set on the first task).
     running: OnceLock<bool>,
 }
@@ -55,7 +62,7 @@ impl Pool {
         // At least one place: with none, a task could only be handed to a thread
         // already waiting, and one just finishing its last task would see a 503.
         let (sender, receiver) = mpsc::sync_channel(queue.max(1));
-        Pool { threads: threads.max(1), sender, receiver: Arc::new(Mutex::new(receiver)), running: OnceLock::new() }
+        Pool { threads: threads.max(1), sender, receiver: Mutex::new(Some(receiver)), running: OnceLock::new() }
     }
 
     /// Queues `task`, or gives it back when the queue is full (or no verifier
@@ -71,9 +78,13 @@ impl Pool {
 
     /// Starts the threads; false if none could be.
     fn start(&self) -> bool {
+        let Some(receiver) = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+            return false;
+        };
+        let receiver = Arc::new(Mutex::new(receiver));
         let mut started = 0;
         for i in 0..self.threads {
-            let receiver = self.receiver.clone();
+            let receiver = receiver.clone();
             let spawned =
                 std::thread::Builder::new().name(format!("porter-verify-{i}")).spawn(move || serve(&receiver));
             match spawned {
@@ -87,10 +98,16 @@ impl Pool {
 
 /// A verifier thread: runs tasks until the pool is dropped.
 fn serve(receiver: &Mutex<Receiver<Box<Task>>>) {
+    // A check decided on this thread by a handler (a `Protected` inside the
+    // `Protected`) names its user as on a loop; `run` hands it on.
+    crate::observe::user::want_on_this_thread();
     loop {
         let next = receiver.lock().unwrap_or_else(PoisonError::into_inner).recv();
         match next {
-            Ok(task) => run(*task),
+            // A panic outside the job and handler calls (which answer `500`
+            // themselves): the task's responder, dropped unanswered as it
+            // unwinds, answers `500`.
+            Ok(task) => drop(guard::call("a costly authentication task", None, || run(*task))),
             Err(_) => return,
         }
     }
@@ -99,25 +116,48 @@ fn serve(receiver: &Mutex<Receiver<Box<Task>>>) {
 /// Runs one task to its answer (every task is answered: the loop keeps a
 /// closed connection's slot until its deferred answers are in).
 fn run(task: Task) {
-    let Task { job: Costly(mut job), request, responder, then } = task;
+    let Task { job: Costly(mut job), mut request, responder, then } = task;
     loop {
         if responder.is_cancelled() {
             // The client left: nobody will read the verdict.
             return responder.respond(Response::error(503));
         }
         let verifying = Verifying { responder: &responder };
-        match guarded("a costly authentication check", || job(&verifying)) {
+        let verdict = guarded("a costly authentication check", || job(&verifying));
+        // The job is over: its cancellation callback (if any) goes with it.
+        responder.clear_on_cancel();
+        match verdict {
             Ok(Check::Costly(Costly(next))) => job = next,
             Ok(Check::Accept(_)) if responder.is_cancelled() => return responder.respond(Response::error(503)),
             Ok(Check::Accept(user)) => {
-                if let Some(user) = user {
+                request.set_off_loop();
+                let reply = hand_over(request, &*then);
+                // The user is this check's, else one a check inside the
+                // handler (a nested `Protected`) accepted on this thread
+                // (taken either way: it must not outlive this request).
+                let inner = crate::observe::user::take();
+                if let Some(user) = user.or(inner.map(String::from)) {
                     responder.set_user(user);
                 }
-                let reply = guarded("the request handler", || then.handle(request)).unwrap_or_else(Reply::from);
                 return responder.follow(reply);
             }
             Ok(Check::Refuse(refused)) | Err(refused) => return responder.respond(refused),
         }
+    }
+}
+
+/// Gives an accepted request to the handler as the loop would have: a request
+/// with a body to its `before_body` first, asked only now that the client is
+/// known (see `Protected::before_body`), then to `handle`.
+fn hand_over(request: Request, then: &dyn Handler) -> Reply {
+    let has_body = !matches!(request.parsed().body, BodyKind::None);
+    let refused = match has_body {
+        true => guarded("the request handler's before_body", || then.before_body(&request)),
+        false => Ok(None),
+    };
+    match refused.unwrap_or_else(Some) {
+        Some(refused) => refused.into(),
+        None => guarded("the request handler", || then.handle(request)).unwrap_or_else(Reply::from),
     }
 }
 

@@ -41,8 +41,8 @@ use crate::handler::Handler;
 use crate::limits::{deadline_after, Limits};
 use crate::observe::{self, Finished, Observer};
 use crate::proto::parse::HeadScan;
+use crate::responder::Answer;
 use crate::responder::Pending;
-use crate::response::Response;
 use crate::sys::poller::Token;
 use input::Reading;
 use output::{HeadContext, Output};
@@ -240,7 +240,7 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Delivers the answer to deferred request `seq` (false if it is not waiting).
-    pub(crate) fn on_answer(&mut self, seq: u64, response: Response) -> bool {
+    pub(crate) fn on_answer(&mut self, seq: u64, response: Answer) -> bool {
         self.replies.answer(seq, response)
     }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 use crate::observe::{LogInfo, Observer};
 use crate::proto::parse::Version;
 use crate::request::Request;
-use crate::responder::Pending;
+use crate::responder::{Answer, Pending};
 use crate::response::Response;
 
 /// What a reply needs to know about the request it answers.
@@ -141,15 +141,20 @@ impl ReplyQueue {
 
     /// Fills the waiting slot of request `seq` with its answer. Returns false if
     /// no such slot waits (a stale or repeated answer, dropped quietly).
-    pub(crate) fn answer(&mut self, seq: u64, response: Response) -> bool {
+    ///
+    /// The answer may come from an inner handler's own deferral answering in
+    /// the request's place (e.g. behind a [`Protected`](crate::Protected)):
+    /// the restyles of every handler it passed apply, innermost first (see
+    /// [`Answer::finish`]).
+    pub(crate) fn answer(&mut self, seq: u64, answer: Answer) -> bool {
         let Some(slot) = self.slots.iter_mut().find(|s| matches!(s, Slot::Waiting { seq: q, .. } if *q == seq)) else {
             return false;
         };
         if let Slot::Waiting { meta, pending, .. } = slot {
-            let response = pending.restyle(response);
+            let (response, user) = answer.finish(pending);
             let mut meta = meta.clone();
             meta.close |= response.close;
-            meta.note_deferred_user(pending.take_user());
+            meta.note_deferred_user(user);
             *slot = Slot::Ready(response, meta);
         }
         true

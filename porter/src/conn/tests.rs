@@ -1016,7 +1016,7 @@ fn requests_cut_by_a_closing_reply_are_logged_after_it() {
     let script = Script { eof: false, write_cap: Some(7), write_budget: Some(0), ..Script::new(&[three]) };
     let mut conn = Conn::new(script, Token(0), None, now, &limits);
     conn.on_ready(&cx, &mut [0u8; 4096]);
-    assert!(conn.on_answer(0, Response::text("first").close()));
+    assert!(conn.on_answer(0, answer(Response::text("first").close())));
     for _ in 0..1000 {
         conn.io.write_budget = Some(1);
         conn.writable = true;
@@ -1052,8 +1052,8 @@ fn a_drain_lets_a_request_whose_body_is_coming_finish() {
     conn.readable = true;
     conn.on_ready(&cx, &mut [0u8; 4096]);
     assert_eq!(handler.0.lock().expect("responders").len(), 2, "the second request was dispatched");
-    assert!(conn.on_answer(0, Response::text("first")));
-    assert!(conn.on_answer(1, Response::text("second")));
+    assert!(conn.on_answer(0, answer(Response::text("first"))));
+    assert!(conn.on_answer(1, answer(Response::text("second"))));
     conn.writable = true;
     conn.on_ready(&cx, &mut [0u8; 4096]);
     let out = String::from_utf8_lossy(&conn.io.output).into_owned();
@@ -1066,4 +1066,10 @@ fn a_drain_lets_a_request_whose_body_is_coming_finish() {
     let lines = observed.lines();
     let got: Vec<(&str, u16)> = lines.iter().map(|(request, status, _)| (request.as_str(), *status)).collect();
     assert_eq!(got, [("GET /1 HTTP/1.1", 200), ("POST /2 HTTP/1.1", 200)]);
+}
+
+/// A deferred answer as a responder of no wrapping handler sends it.
+fn answer(response: Response) -> crate::responder::Answer {
+    let from = std::sync::Arc::new(crate::responder::Pending::new(crate::guard::RequestId::numbered(None, 0)));
+    crate::responder::Answer { response, from }
 }

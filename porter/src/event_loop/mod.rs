@@ -320,7 +320,7 @@ impl EventLoop {
     }
 
     /// Delivers an answer; true when its connection should take a turn.
-    fn on_answer(&mut self, token: Token, seq: u64, response: crate::Response) -> bool {
+    fn on_answer(&mut self, token: Token, seq: u64, response: crate::responder::Answer) -> bool {
         match self.conns.get_mut(token) {
             Some(Entry::Open { conn, .. }) => conn.on_answer(seq, response),
             Some(Entry::Closed { awaited }) => {

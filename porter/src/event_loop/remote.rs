@@ -17,15 +17,15 @@ use std::time::Instant;
 use super::Listener;
 use crate::listen::Resolved;
 use crate::observe::access_log::LogShared;
-
-use crate::response::Response;
+use crate::responder::Answer;
 use crate::sys::poller::Token;
 use crate::sys::waker::Waker;
 
 /// What another thread can tell a loop.
 pub(crate) enum Message {
-    /// The answer to request `seq` on connection `token`.
-    Answer { token: Token, seq: u64, response: Box<Response> },
+    /// The answer to request `seq` on connection `token`, with the state of
+    /// the responder that gave it.
+    Answer { token: Token, seq: u64, response: Box<Answer> },
     /// Connection `token` has something to do (body data or room arrived).
     Wake { token: Token },
     /// Serve on as a lame duck until `stop_at`; then stop accepting and close

@@ -4,7 +4,10 @@
 //! Host) is escaped the way nginx escapes its log: `"`, `\` and every byte
 //! outside printable ASCII become `\xHH`. A client therefore cannot end a line,
 //! forge a field or break the JSON; in JSON the escape's backslash is itself
-//! escaped, so a field's value reads exactly as the Combined field does.
+//! escaped, so a field's value reads exactly as the Combined field does. The
+//! user (`%u`), the one such field the Combined format does not quote, has its
+//! spaces escaped too (`\x20`), in both formats: a line always splits into the
+//! same fields.
 //!
 //! Timestamps come from a [`Clock`] the loop sets once per iteration and that
 //! re-formats only when the second changes: no system call per line.
@@ -136,7 +139,10 @@ fn write_combined(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_>) {
     }
     // `%l` (identd) is always `-`.
     out.extend_from_slice(b" - ");
-    push_or_dash(out, e.request.and_then(|r| r.user));
+    match e.request.and_then(|r| r.user) {
+        Some(user) if !user.is_empty() => push_user(out, user, false),
+        _ => out.push(b'-'),
+    }
     let _ = write!(out, " [{}] \"", clock.clf);
     match &e.request {
         Some(r) => {
@@ -173,7 +179,14 @@ fn write_json(out: &mut Vec<u8>, clock: &Clock, e: &Entry<'_>) {
     }
     let r = e.request.as_ref();
     out.extend_from_slice(b",\"user\":");
-    push_json(out, r.and_then(|r| r.user));
+    match r.and_then(|r| r.user) {
+        Some(user) => {
+            out.push(b'"');
+            push_user(out, user, true);
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
     out.extend_from_slice(b",\"method\":");
     push_json(out, r.map(|r| r.method));
     out.extend_from_slice(b",\"target\":");
@@ -217,9 +230,20 @@ fn push_json(out: &mut Vec<u8>, value: Option<&[u8]>) {
 /// nginx's log escaping: `"`, `\` and bytes outside printable ASCII become
 /// `\xHH`; in a JSON string the backslash is written `\\`.
 fn push_escaped(out: &mut Vec<u8>, bytes: &[u8], json: bool) {
+    push_escaped_but(out, bytes, json, |b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+}
+
+/// The user, escaped as other fields are and its spaces too (it stands
+/// unquoted in the Combined format: see the module docs).
+fn push_user(out: &mut Vec<u8>, user: &[u8], json: bool) {
+    push_escaped_but(out, user, json, |b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\');
+}
+
+/// Writes `bytes`, those `plain` refuses as `\xHH` (see [`push_escaped`]).
+fn push_escaped_but(out: &mut Vec<u8>, bytes: &[u8], json: bool, plain: impl Fn(u8) -> bool) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
-        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+        if plain(b) {
             out.push(b);
             continue;
         }
@@ -303,6 +327,15 @@ mod tests {
         let e = entry(Some(fields), 1);
         assert!(line(LogFormat::Combined, &e).starts_with("192.0.2.7 - al\\x22ice ["));
         assert!(line(LogFormat::Json, &e).contains(",\"user\":\"al\\\\x22ice\","));
+    }
+
+    #[test]
+    fn a_user_with_spaces_stays_one_combined_field() {
+        let fields = RequestFields { user: Some(b"Alice Smith \xc3\xa9\t"), ..request(b"/", None) };
+        let e = entry(Some(fields), 1);
+        let text = line(LogFormat::Combined, &e);
+        assert!(text.starts_with("192.0.2.7 - Alice\\x20Smith\\x20\\xC3\\xA9\\x09 ["), "{text}");
+        assert!(line(LogFormat::Json, &e).contains(",\"user\":\"Alice\\\\x20Smith\\\\x20\\\\xC3\\\\xA9\\\\x09\","));
     }
 
     #[test]
