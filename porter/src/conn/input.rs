@@ -116,6 +116,8 @@ impl<T: Transport> Conn<T> {
             o.on_request_bytes(request.head_bytes().len());
         }
         let mut meta = ReplyMeta::of(&request, self.next_seq - 1, observe);
+        // Draining: every reply to this request (an early one too) says close.
+        meta.close |= self.draining || ctx.remote.is_draining();
         let (body, expect_continue) = (request.parsed().body, request.parsed().expect_continue);
         let decoder = match body {
             BodyKind::None => return self.dispatch(ctx, request, meta),
@@ -282,6 +284,19 @@ impl<T: Transport> Conn<T> {
                 writer.fail(std::io::ErrorKind::InvalidData, why);
                 self.stop_reading();
             }
+            Sink::Drain => self.stop_reading(),
+        }
+    }
+
+    /// A graceful shutdown began while a body is read: its request is let
+    /// finish. A streamed body is read to its end, then reading stops; a
+    /// buffered one's request is dispatched (saying close, as the connection
+    /// drains); a body nobody wants is not read any further.
+    pub(super) fn close_after_body(&mut self) {
+        let Reading::Body(state) = &mut self.reading else { return };
+        match &mut state.sink {
+            Sink::Pipe { close_after, .. } => *close_after = true,
+            Sink::Buffer { .. } => {}
             Sink::Drain => self.stop_reading(),
         }
     }

@@ -298,8 +298,11 @@ impl<T: Transport> Conn<T> {
     /// comes within the header timeout.
     pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
-        if !self.is_idle() && self.replies.close_after_last() {
-            self.reading = Reading::Stopped;
+        match self.reading {
+            // Between requests: the queued replies are the last.
+            Reading::Head if !self.is_idle() && self.replies.close_after_last() => self.reading = Reading::Stopped,
+            Reading::Body(_) => self.close_after_body(),
+            _ => {}
         }
     }
 

@@ -450,6 +450,10 @@ fn pump_reader(
         let read =
             guard::call("a response body reader (Body::reader)", Some(request), || reader.read(&mut scratch[..want]))?;
         let n = match read {
+            Ok(n) if n > want => {
+                log::warn!("response body reader returned {n} bytes read into a buffer of {want}");
+                return Ok(Err(BodyFailed));
+            }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
