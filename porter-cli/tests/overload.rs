@@ -189,3 +189,51 @@ fn out_of_descriptors_the_pause_holds_warns_once_a_second_and_everyone_is_served
         &warnings[..warnings.len().min(3)]
     );
 }
+
+/// Sends `request` on a new connection to `addr` without reading the reply.
+fn send_on_new(addr: SocketAddr, request: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).expect("the backlog takes the client");
+    stream.write_all(request).expect("send");
+    stream
+}
+
+/// A shutdown while the loop sits at its connection cap with a full backlog
+/// behind it: every client waiting in the backlog is answered (as connections
+/// free up), none reset by closing the listener with them still in it.
+#[test]
+fn a_shutdown_at_the_connection_cap_answers_every_client_in_the_backlog() {
+    let site = Scratch::new("overload-drain");
+    site.write("small.txt", "a small file\n");
+    let mut prlimit = Command::new("prlimit");
+    prlimit.env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
+    // 64 descriptors, one worker: a cap of 14 connections.
+    prlimit.args(["--nofile=64:64", "--", PORTER, "--listen", "127.0.0.1:0", "--threads", "1", "--no-access-log"]);
+    let mut porter = Porter::spawn(prlimit.arg("--root").arg(site.dir()));
+    // More keep-alive clients than the cap: the loop sits at it.
+    let holders: Vec<TcpStream> =
+        (0..20).map(|_| send_on_new(porter.addr, b"GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n")).collect();
+    let waiting: Vec<TcpStream> = (0..150)
+        .map(|_| send_on_new(porter.addr, b"GET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"))
+        .collect();
+    porter.signal("TERM");
+    let failures: Vec<String> = waiting
+        .into_iter()
+        .filter_map(|mut stream| {
+            stream.set_read_timeout(Some(SAFETY)).expect("timeout");
+            let mut reply = Vec::new();
+            match stream.read_to_end(&mut reply) {
+                Ok(_) if reply.starts_with(b"HTTP/1.1 200") => None,
+                Ok(_) => Some(String::from_utf8_lossy(&reply).lines().next().unwrap_or("nothing").to_string()),
+                Err(e) => Some(format!("read: {e}")),
+            }
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of 150 waiting clients failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    drop(holders);
+    assert!(porter.wait_exit_within_safety().success());
+}
