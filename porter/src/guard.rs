@@ -32,8 +32,18 @@ pub(crate) struct Panicked;
 pub(crate) fn call<R>(what: &str, request: Option<&RequestId>, f: impl FnOnce() -> R) -> Result<R, Panicked> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         report(what, request, &*payload);
+        drop_payload(payload);
         Panicked
     })
+}
+
+/// Drops a caught panic's payload inside the boundary: it is the user's value
+/// (`panic_any`), and its drop may panic too. Then that second payload is
+/// leaked, not dropped (its drop could panic again).
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Logs a caught panic, once. The logger is user code too (a `log`
@@ -44,9 +54,9 @@ fn report(what: &str, request: Option<&RequestId>, payload: &(dyn Any + Send)) {
         Some(request) => format!(" on {request}"),
         None => String::new(),
     };
-    let logged = catch_unwind(|| log::error!("{what} panicked{on}: {message}"));
-    if logged.is_err() {
+    if let Err(payload) = catch_unwind(|| log::error!("{what} panicked{on}: {message}")) {
         eprintln!("porter: {what} panicked{on}: {message} (and so did the logger)");
+        drop_payload(payload);
     }
 }
 
@@ -178,6 +188,12 @@ mod tests {
         drop(owned); // would unwind out of this test without the guard
         let taken = Owned::new(Box::new(PanicsOnDrop)).take();
         assert!(call("test code", None, || drop(taken)).is_err());
+    }
+
+    #[test]
+    fn a_panic_payload_that_panics_when_dropped_stays_inside() {
+        // The payload is the user's value; dropping it panics a second time.
+        assert!(call("test code", None, || std::panic::panic_any(PanicsOnDrop)).is_err());
     }
 
     #[test]
