@@ -124,11 +124,12 @@ impl<T: Transport> Conn<T> {
             BodyKind::Length(n) => Decoder::length(n),
             BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
         };
-        let id = RequestId::of(&request, meta.seq);
-        let streams = call_handler(&id, || ctx.handler.streams_body(&request)).unwrap_or(false);
+        let seq = meta.seq;
+        let id = || Some(RequestId::of(&request, seq));
+        let streams = call_handler(id, || ctx.handler.streams_body(&request)).unwrap_or(false);
         // The handler's own refusal from the head (a 405, a 401) comes first:
         // it says more than a 413 would, and neither reads the body.
-        let early = call_handler(&id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
+        let early = call_handler(id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
         meta.note_user();
         let too_large = matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body);
         if let Some(early) = early {
@@ -315,8 +316,8 @@ impl<T: Transport> Conn<T> {
         // RFC 9112 §9.6-style drain: once a shutdown is asked (from its lame-duck
         // period on), this is the connection's last request.
         meta.close |= self.draining || ctx.remote.is_draining();
-        let id = RequestId::of(&request, seq);
-        let reply = call_handler(&id, || ctx.handler.handle(request));
+        let peer = self.peer;
+        let reply = call_handler(|| Some(RequestId::unwound(peer, seq)), || ctx.handler.handle(request));
         meta.note_user();
         let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
@@ -437,6 +438,6 @@ impl Reading {
 
 /// Calls the handler (the application's code) on `request` through the
 /// user-code boundary: a panic is logged and becomes a 500 response.
-fn call_handler<R>(request: &RequestId, f: impl FnOnce() -> R) -> Result<R, Response> {
-    guard::call("the request handler", Some(request), f).map_err(|_| Response::error(500))
+fn call_handler<R>(request: impl FnOnce() -> Option<RequestId>, f: impl FnOnce() -> R) -> Result<R, Response> {
+    guard::call_naming("the request handler", request, f).map_err(|_| Response::error(500))
 }
