@@ -237,3 +237,26 @@ fn a_shutdown_at_the_connection_cap_answers_every_client_in_the_backlog() {
     drop(holders);
     assert!(porter.wait_exit_within_safety().success());
 }
+
+/// A pipelining client holds one open file at most (the connection cap
+/// counts a socket and one file per connection): its requests for files are
+/// all answered, none with a 500 for want of a descriptor.
+#[test]
+fn pipelined_file_requests_hold_one_file_at_a_time() {
+    const REQUESTS: usize = 60;
+    let site = Scratch::new("overload-pipelined");
+    site.write("small.txt", "a small file\n");
+    let mut prlimit = Command::new("prlimit");
+    prlimit.env_remove("RUST_LOG").stdin(Stdio::null()).stdout(Stdio::null());
+    prlimit.args(["--nofile=64:64", "--", PORTER, "--listen", "127.0.0.1:0", "--threads", "1", "--no-access-log"]);
+    let porter = Porter::spawn(prlimit.arg("--root").arg(site.dir()));
+    let mut requests = b"GET /small.txt HTTP/1.1\r\nHost: t\r\n\r\n".repeat(REQUESTS - 1);
+    requests.extend_from_slice(b"GET /small.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let mut stream = send_on_new(porter.addr, &requests);
+    stream.set_read_timeout(Some(SAFETY)).expect("timeout");
+    let mut replies = String::new();
+    stream.read_to_string(&mut replies).expect("every reply, then the close");
+    let ok = replies.matches("HTTP/1.1 200 OK\r\n").count();
+    let failed = replies.matches("HTTP/1.1 500").count();
+    assert_eq!((ok, failed), (REQUESTS, 0), "{REQUESTS} pipelined file requests");
+}

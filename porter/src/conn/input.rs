@@ -62,7 +62,7 @@ impl<T: Transport> Conn<T> {
     /// Parses and dispatches every complete request in the buffer, as far as the
     /// reply queue has room.
     pub(super) fn process_input(&mut self, ctx: &Ctx<'_>) {
-        while self.phase == Phase::Open && self.replies.len() < ctx.limits.max_pipelined {
+        while self.phase == Phase::Open && self.replies.len() < ctx.limits.max_pipelined && !self.holds_file() {
             let progressed = match self.reading {
                 Reading::Head => self.parse_next(ctx),
                 Reading::Body(_) => self.read_body(ctx),
@@ -72,7 +72,8 @@ impl<T: Transport> Conn<T> {
                 break;
             }
         }
-        if self.peer_eof && self.reading.is_accepting() && self.replies.len() < ctx.limits.max_pipelined {
+        let all_dispatched = self.replies.len() < ctx.limits.max_pipelined && !self.holds_file();
+        if self.peer_eof && self.reading.is_accepting() && all_dispatched {
             // RFC 9112 §9.6: the peer half-closed. Every complete request has been
             // dispatched and still gets its reply; a trailing partial one never will.
             self.rbuf.clear();

@@ -386,10 +386,20 @@ impl<T: Transport> Conn<T> {
                     && self.replies.len() < limits.max_pipelined
                     && !self.out.is_full()
                     && !self.is_pipe_full()
+                    && !self.holds_file()
             }
             Phase::Lingering => true,
             Phase::Closing | Phase::Dead => false,
         }
+    }
+
+    /// True while a reply holding an open file is queued or going out: the
+    /// next request is not read until it is sent, so a pipelining client
+    /// holds one file at most, as the connection cap assumes (its socket and
+    /// one file, see `event_loop::accept`). (A deferred answer's file is the
+    /// application's, opened off the loop.)
+    fn holds_file(&self) -> bool {
+        self.replies.ends_with_file() || self.out.sends_file()
     }
 
     fn on_peer_eof(&mut self) {

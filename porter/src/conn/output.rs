@@ -146,6 +146,11 @@ impl Output {
         self.pending() == 0 && self.in_flight.is_none()
     }
 
+    /// True while a file body is going out (its file is open).
+    pub(crate) fn sends_file(&self) -> bool {
+        matches!(self.in_flight.as_ref().map(|f| &f.body), Some(Some(Streaming::File { .. })))
+    }
+
     /// True when the buffer is full enough to stop producing more.
     pub(crate) fn is_full(&self) -> bool {
         self.pending() >= HIGH_WATER
