@@ -210,6 +210,16 @@ int porter_limits_default(porter_limits *out);
 // `porter_last_error` names each). Thread-safety: one thread at a time per config.
 int porter_config_limits(porter_config *config, const porter_limits *limits);
 
+// Sets the lame-duck period of a graceful shutdown, in milliseconds
+// (default 0): for this long after `porter_server_shutdown` the server still
+// accepts and serves, every reply says `Connection: close` and
+// `porter_request_is_draining` is 1 (a health check should answer 503, so
+// that the load balancer stops sending clients); then it stops accepting and
+// the grace period begins. Any value is safe (deadlines are capped at one year).
+//
+// Errors: `PORTER_ERR_NULL`. Thread-safety: one thread at a time per config.
+int porter_config_shutdown_delay(porter_config *config, uint64_t delay_ms);
+
 // Sets the `Server` header value; null sends no `Server` header. Default `porter`.
 //
 // Errors: `PORTER_ERR_NULL` (config), `PORTER_ERR_INVALID` (not UTF-8).
@@ -395,6 +405,14 @@ int porter_responder_on_cancel(const porter_responder *responder,
 //
 // Ownership: consumes `responder`. Thread-safety: any thread.
 void porter_responder_free(porter_responder *responder);
+
+// 1 once the server's graceful shutdown has been asked
+// (`porter_server_shutdown`), from its lame-duck period
+// (`porter_config_shutdown_delay`) on, else 0: a health check should then
+// answer 503. While it is 1, the reply says `Connection: close`.
+//
+// Errors: `PORTER_ERR_NULL`. Thread-safety: the handler's thread, during the call.
+int porter_request_is_draining(const porter_request *request);
 
 // The method, e.g. `GET` (case-sensitive), into `*out`.
 //

@@ -35,6 +35,8 @@ pub struct PorterConfig {
     pub(crate) access_log: Option<porter::AccessLog>,
     /// Set by `porter_config_metrics`.
     pub(crate) metrics: Option<porter::Metrics>,
+    /// Set by `porter_config_shutdown_delay`.
+    shutdown_delay: Duration,
 }
 
 /// Request and connection limits, in the units named (see the README's table).
@@ -133,6 +135,7 @@ impl PorterConfig {
             builder = builder.listen_with(&listen.addrs[..], listen.options);
         }
         let builder = builder.threads(self.threads).limits(self.limits).server_name(self.server_name.as_deref());
+        let builder = builder.shutdown_delay(self.shutdown_delay);
         let builder = builder.access_log(self.access_log);
         let builder = match &self.metrics {
             Some(metrics) => builder.metrics(metrics),
@@ -208,6 +211,7 @@ pub extern "C" fn porter_config_new() -> Option<Box<PorterConfig>> {
             router: Router::new(),
             access_log: None,
             metrics: None,
+            shutdown_delay: Duration::ZERO,
         }))
     })
 }
@@ -323,6 +327,22 @@ pub extern "C" fn porter_config_limits(config: Option<&mut PorterConfig>, limits
     guard(|| {
         let config = need(config, "config")?;
         config.limits = need(limits, "limits")?.to_limits()?;
+        Ok(PORTER_OK)
+    })
+}
+
+/// Sets the lame-duck period of a graceful shutdown, in milliseconds
+/// (default 0): for this long after `porter_server_shutdown` the server still
+/// accepts and serves, every reply says `Connection: close` and
+/// `porter_request_is_draining` is 1 (a health check should answer 503, so
+/// that the load balancer stops sending clients); then it stops accepting and
+/// the grace period begins. Any value is safe (deadlines are capped at one year).
+///
+/// Errors: `PORTER_ERR_NULL`. Thread-safety: one thread at a time per config.
+#[no_mangle]
+pub extern "C" fn porter_config_shutdown_delay(config: Option<&mut PorterConfig>, delay_ms: u64) -> c_int {
+    guard(|| {
+        need(config, "config")?.shutdown_delay = Duration::from_millis(delay_ms);
         Ok(PORTER_OK)
     })
 }

@@ -53,6 +53,17 @@ fn read_str(
     })
 }
 
+/// 1 once the server's graceful shutdown has been asked
+/// (`porter_server_shutdown`), from its lame-duck period
+/// (`porter_config_shutdown_delay`) on, else 0: a health check should then
+/// answer 503. While it is 1, the reply says `Connection: close`.
+///
+/// Errors: `PORTER_ERR_NULL`. Thread-safety: the handler's thread, during the call.
+#[no_mangle]
+pub extern "C" fn porter_request_is_draining(request: Option<&PorterRequest>) -> c_int {
+    guard(|| Ok(c_int::from(need(request, "request")?.request.is_draining())))
+}
+
 /// The method, e.g. `GET` (case-sensitive), into `*out`.
 ///
 /// Errors: `PORTER_ERR_NULL`. Ownership: `*out` points into the request, valid

@@ -17,6 +17,7 @@
 //! so no broken invariant of the user's is observed again by porter.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, Read};
 use std::net::SocketAddr;
@@ -30,10 +31,30 @@ pub(crate) struct Panicked;
 
 /// Runs user code `f`; a panic is logged as `what` panicking on `request`.
 pub(crate) fn call<R>(what: &str, request: Option<&RequestId>, f: impl FnOnce() -> R) -> Result<R, Panicked> {
+    call_naming(what, || request.copied(), f)
+}
+
+/// Like [`call`], but the request is named only if `f` panics: `request`
+/// runs then, so a call that does not panic copies nothing of the request.
+pub(crate) fn call_naming<R>(
+    what: &str,
+    request: impl FnOnce() -> Option<RequestId>,
+    f: impl FnOnce() -> R,
+) -> Result<R, Panicked> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        report(what, request, &*payload);
+        report(what, request().as_ref(), &*payload);
+        drop_payload(payload);
         Panicked
     })
+}
+
+/// Drops a caught panic's payload inside the boundary: it is the user's value
+/// (`panic_any`), and its drop may panic too. Then that second payload is
+/// leaked, not dropped (its drop could panic again).
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Logs a caught panic, once. The logger is user code too (a `log`
@@ -44,9 +65,9 @@ fn report(what: &str, request: Option<&RequestId>, payload: &(dyn Any + Send)) {
         Some(request) => format!(" on {request}"),
         None => String::new(),
     };
-    let logged = catch_unwind(|| log::error!("{what} panicked{on}: {message}"));
-    if logged.is_err() {
+    if let Err(payload) = catch_unwind(|| log::error!("{what} panicked{on}: {message}")) {
         eprintln!("porter: {what} panicked{on}: {message} (and so did the logger)");
+        drop_payload(payload);
     }
 }
 
@@ -62,9 +83,18 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// Bytes of `METHOD target` a [`RequestId`] keeps.
 const LINE: usize = 80;
 
+thread_local! {
+    /// The identity of the last request dropped on this thread while it
+    /// unwound ([`RequestId::note_unwinding`]).
+    static UNWOUND: Cell<Option<RequestId>> = const { Cell::new(None) };
+}
+
 /// Names a request in a panic's log line: its method and target where known,
-/// its number on its connection and its peer. Copied from the request before
-/// the handler takes it: a few bytes on the stack, no allocation per request.
+/// its number on its connection and its peer. Made only when a panic is
+/// reported (or a request deferred): nothing is copied on the way to a
+/// handler that does not panic. A handler that panics owned its request;
+/// that request, dropped as the panic unwinds, leaves its identity behind
+/// ([`RequestId::note_unwinding`], [`RequestId::unwound`]).
 #[derive(Clone, Copy)]
 pub(crate) struct RequestId {
     peer: Option<SocketAddr>,
@@ -89,6 +119,25 @@ impl RequestId {
     /// A request known by its number on its connection only.
     pub(crate) fn numbered(peer: Option<SocketAddr>, seq: u64) -> Self {
         RequestId { peer, seq, line: [0; LINE], line_len: 0 }
+    }
+
+    /// Called as `request` (the `seq`-th of its connection) is dropped: while
+    /// the thread unwinds, its identity is kept for [`RequestId::unwound`].
+    /// Otherwise (every drop but a panic's) it costs one load.
+    pub(crate) fn note_unwinding(request: &Request, seq: u64) {
+        if std::thread::panicking() {
+            UNWOUND.set(Some(RequestId::of(request, seq)));
+        }
+    }
+
+    /// The identity of request `seq` from `peer`, which a handler took and
+    /// panicked with: the one its drop left, or else its number alone (the
+    /// handler had passed it on, to another thread say).
+    pub(crate) fn unwound(peer: Option<SocketAddr>, seq: u64) -> Self {
+        match UNWOUND.take() {
+            Some(id) if id.seq == seq && id.peer == peer => id,
+            _ => RequestId::numbered(peer, seq),
+        }
     }
 }
 
@@ -178,6 +227,25 @@ mod tests {
         drop(owned); // would unwind out of this test without the guard
         let taken = Owned::new(Box::new(PanicsOnDrop)).take();
         assert!(call("test code", None, || drop(taken)).is_err());
+    }
+
+    #[test]
+    fn a_panic_payload_that_panics_when_dropped_stays_inside() {
+        // The payload is the user's value; dropping it panics a second time.
+        assert!(call("test code", None, || std::panic::panic_any(PanicsOnDrop)).is_err());
+    }
+
+    #[test]
+    fn the_request_is_named_only_when_the_call_panics() {
+        let named = Cell::new(0);
+        let name = || {
+            named.set(named.get() + 1);
+            Some(RequestId::numbered(None, 0))
+        };
+        assert_eq!(call_naming("test code", name, || 7).ok(), Some(7));
+        assert_eq!(named.get(), 0, "nothing of the request is copied on the way to code that does not panic");
+        assert!(call_naming("test code", name, || panic!("boom (expected by the test)")).is_err());
+        assert_eq!(named.get(), 1);
     }
 
     #[test]

@@ -29,7 +29,9 @@ pub struct Limits {
     pub max_request_line: usize,
     /// Largest request head (request line + headers) in bytes; beyond: 431.
     pub max_head: usize,
-    /// Most header fields in one request; beyond: 431.
+    /// Most header fields in one request; beyond: 431. Any value is safe: a
+    /// head of `max_head` bytes holds no more than `max_head / 4` fields, and
+    /// no more slots than that are ever allocated.
     pub max_headers: usize,
     /// Largest request body in bytes, after chunked decoding; beyond: 413 and close.
     pub max_body: u64,

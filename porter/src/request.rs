@@ -41,6 +41,14 @@ pub struct Request {
     off_loop: bool,
 }
 
+/// A handler that panics drops its request as the panic unwinds: the
+/// request then names itself for the panic's log line ([`crate::guard`]).
+impl Drop for Request {
+    fn drop(&mut self) {
+        crate::guard::RequestId::note_unwinding(self, self.origin.seq);
+    }
+}
+
 impl Request {
     pub(crate) fn new(head: Bytes, parsed: ParsedHead, ends: Endpoints, origin: Origin) -> Self {
         Request { head, parsed, body: Bytes::new(), params: Vec::new(), ends, origin, stream: None, off_loop: false }

@@ -7,6 +7,7 @@ mod common;
 
 use std::io::ErrorKind;
 use std::io::Read;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::thread;
 use std::time::Duration;
 
@@ -254,5 +255,32 @@ fn a_second_server_on_a_taken_port_fails_and_the_first_serves_on() {
         let mut c = Client::connect(addr);
         let r = c.round_trip("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
         assert_eq!(r.text(), "first");
+    }
+}
+
+/// An IPv6 listener is IPv6 only: `0.0.0.0:P` and `[::]:P` are two listeners
+/// of one server, with any number of workers (dual-stack, `[::]` took the
+/// IPv4 port too and the second bind failed with `AddrInUse`).
+#[test]
+fn the_ipv4_and_ipv6_wildcards_share_a_port() {
+    for threads in [2, 1] {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = porter::Server::builder()
+            .listen(("0.0.0.0", port))
+            .listen(("::", port))
+            .threads(threads)
+            .build(|req: Request| {
+                Response::text(if req.local_addr().is_some_and(|a| a.is_ipv4()) { "v4" } else { "v6" })
+            })
+            .unwrap_or_else(|e| panic!("{threads} threads: {e}"))
+            .spawn()
+            .unwrap();
+        for (addr, family) in
+            [(SocketAddr::from(([127, 0, 0, 1], port)), "v4"), ((Ipv6Addr::LOCALHOST, port).into(), "v6")]
+        {
+            let mut c = Client::connect(addr);
+            assert_eq!(c.round_trip("GET / HTTP/1.1\r\nHost: t\r\n\r\n").text(), family, "{threads} threads, {addr}");
+        }
+        server.stop().unwrap();
     }
 }

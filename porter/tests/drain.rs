@@ -134,3 +134,103 @@ fn a_new_connection_that_sends_nothing_holds_the_drain_no_longer_than_the_header
     assert!(silent.read_to_eof().is_empty(), "closed without a word once the header timeout ran out");
     stopper.join().expect("stopper thread").expect("the server ends");
 }
+
+/// A streaming upload under way when accepting stops is read to its end and
+/// answered: the shutdown stops reading between requests, not inside a body.
+#[test]
+fn a_streamed_upload_in_progress_when_accepting_stops_is_finished() {
+    use std::io::Read;
+    let (started_tx, started) = mpsc::channel::<()>();
+    let started_tx = Mutex::new(started_tx);
+    let handler = porter::stream_body(move |mut req: Request| -> porter::Reply {
+        let (reply, responder) = req.defer();
+        let mut body = req.body_reader();
+        started_tx.lock().unwrap().send(()).unwrap();
+        std::thread::spawn(move || {
+            let mut all = Vec::new();
+            responder.respond(match body.read_to_end(&mut all) {
+                Ok(n) => Response::text(format!("{n} bytes")),
+                Err(e) => Response::error(400).header("X-Error", e.to_string()),
+            })
+        });
+        reply
+    });
+    let server = Server::bind("127.0.0.1:0").threads(1).build(handler).unwrap().spawn().unwrap();
+    let addr = server.local_addr();
+    let mut c = Client::connect(addr);
+    c.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+    started.recv_timeout(SAFETY_TIMEOUT).unwrap();
+    server.shutdown_handle().shutdown(Duration::from_secs(30));
+    common::wait_until(|| TcpStream::connect(addr).is_err(), "accepting stopped");
+    c.send("world");
+    let reply = c.read_reply();
+    assert_eq!(reply.status, 200, "{} {:?}", reply.head_text(), reply.header("X-Error"));
+    assert_eq!(reply.text(), "10 bytes");
+    assert!(reply.says_close());
+    c.assert_closed("after the last reply of a draining connection");
+}
+
+/// A buffered upload whose request is queued behind an unanswered one when
+/// accepting stops is read, handled and answered after it.
+#[test]
+fn a_buffered_upload_behind_a_waiting_reply_when_accepting_stops_is_answered() {
+    let (responder_tx, responder) = mpsc::channel::<porter::Responder>();
+    let responder_tx = Mutex::new(responder_tx);
+    let handler = move |req: Request| -> porter::Reply {
+        match req.path() {
+            "/wait" => {
+                let (reply, responder) = req.defer();
+                responder_tx.lock().unwrap().send(responder).unwrap();
+                reply
+            }
+            _ => Response::text(format!("got {}", String::from_utf8_lossy(req.body()))).into(),
+        }
+    };
+    let server = Server::bind("127.0.0.1:0").threads(1).build(handler).unwrap().spawn().unwrap();
+    let addr = server.local_addr();
+    let mut c = Client::connect(addr);
+    c.send("GET /wait HTTP/1.1\r\nHost: t\r\n\r\nPOST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello");
+    let waiting = responder.recv_timeout(SAFETY_TIMEOUT).unwrap();
+    server.shutdown_handle().shutdown(Duration::from_secs(30));
+    common::wait_until(|| TcpStream::connect(addr).is_err(), "accepting stopped");
+    c.send("world");
+    waiting.respond(Response::text("waited"));
+    let replies = c.read_replies(2);
+    assert_eq!(replies[0].text(), "waited");
+    assert!(!replies[0].says_close(), "the upload behind it is still to be answered");
+    assert_eq!(replies[1].text(), "got helloworld");
+    assert!(replies[1].says_close());
+    c.assert_closed("after the last reply of a draining connection");
+}
+
+struct EarlyAnswer;
+impl porter::Handler for EarlyAnswer {
+    fn handle(&self, _request: Request) -> porter::Reply {
+        Response::text("late").into()
+    }
+    fn before_body(&self, _request: &Request) -> Option<Response> {
+        Some(Response::text("early"))
+    }
+}
+
+/// During the lame-duck period every reply says `Connection: close`, an
+/// early answer (from the head, before the body) too.
+#[test]
+fn an_early_answer_during_the_lame_duck_period_says_close() {
+    let server = Server::bind("127.0.0.1:0")
+        .threads(1)
+        .shutdown_delay(Duration::from_secs(600))
+        .build(EarlyAnswer)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let mut c = Client::connect(server.local_addr());
+    server.shutdown_handle().shutdown(Duration::from_secs(30));
+    // The loop saw the shutdown: a request without a body is told close.
+    let mut probe = Client::connect(server.local_addr());
+    assert!(probe.round_trip("GET / HTTP/1.1\r\nHost: t\r\n\r\n").says_close());
+    let reply = c.round_trip("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc");
+    assert_eq!(reply.text(), "early");
+    assert!(reply.says_close(), "{}", reply.head_text());
+    server.stop().unwrap();
+}

@@ -61,3 +61,23 @@ fn a_shutdown_grace_of_any_length_is_safe() {
     drop(c);
     server.shutdown(Duration::MAX).expect("a graceful shutdown");
 }
+
+/// The largest `max_headers` validation lets through serves: header slots are
+/// bounded by the head's size, not allocated `max_headers` at a time (which
+/// panicked the worker on every request at `usize::MAX`).
+#[test]
+fn max_headers_at_its_validated_largest_serves_and_still_counts() {
+    for max_headers in [usize::MAX, usize::MAX / 64, 1 << 30] {
+        let limits = Limits { max_headers, ..Limits::default() };
+        assert!(limits.validate().is_ok());
+        let server = common::serve_with(limits, |req: Request| Response::text(format!("{}", req.headers().count())));
+        let mut c = Client::connect(server.local_addr());
+        let reply = c.round_trip("GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\n\r\n");
+        assert_eq!(reply.text(), "3", "max_headers = {max_headers}");
+    }
+    // A small one is still enforced (RFC 6585 §5: 431).
+    let server =
+        common::serve_with(Limits { max_headers: 2, ..Limits::default() }, |_req: Request| Response::text("x"));
+    let reply = Client::connect(server.local_addr()).round_trip("GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\n\r\n");
+    assert_eq!(reply.status, 431);
+}

@@ -56,6 +56,10 @@ fn server(responders: Sender<Responder>, cancelled: Sender<()>) -> ServerHandle 
     serve(move |req: Request| -> Reply {
         match req.path() {
             "/handler" => panic!("handler panic (expected by the test)"),
+            "/handler-keeps" => {
+                std::mem::forget(req); // not dropped as the panic unwinds
+                panic!("handler panic (expected by the test)")
+            }
             "/reader-first" => Response::new(200).body(Body::reader(PanicsAfter { good: 0 }, None)).into(),
             "/reader-late" => Response::new(200).body(Body::reader(PanicsAfter { good: 1 << 20 }, None)).into(),
             "/drop" => Response::new(200).body(Body::reader(PanicsOnDrop(Cursor::new(b"hello")), Some(5))).into(),
@@ -95,13 +99,17 @@ fn assert_worker_lives(addr: SocketAddr) {
     assert_eq!(c.round_trip(GET_ALIVE).text(), "alive", "the worker must live on");
 }
 
-/// Exactly one log record mentions `needle` (the request) and a panic.
-fn assert_logged_once(needle: &str, what: &str) {
+/// Exactly one log record mentions `needle` (the request) and a panic of
+/// `what`, counted once the record is there and the server's one worker
+/// has served a request after it (so a second record it would have logged
+/// while handling the panic is there too), which shows it lives on.
+fn assert_logged_once(needle: &str, what: &str, server: SocketAddr) {
     let count = || {
         let records = common::logs::captured().lock().unwrap();
         records.iter().filter(|r| r.contains(needle) && r.contains("panicked") && r.contains(what)).count()
     };
     wait_until(|| count() > 0, &format!("the panic of {what} on {needle} is logged"));
+    assert_worker_lives(server);
     let records = common::logs::captured().lock().unwrap().clone();
     assert_eq!(count(), 1, "logged once: {records:#?}");
 }
@@ -116,8 +124,11 @@ fn a_panicking_handler_gets_500_and_the_connection_lives() {
     let mut c = Client::connect(f.server.local_addr());
     assert_eq!(c.round_trip("GET /handler HTTP/1.1\r\nHost: t\r\n\r\n").status, 500);
     assert_eq!(c.round_trip(GET_ALIVE).text(), "alive");
-    assert_logged_once(&format!("\"GET /handler\", request 1 of its connection from {}", peer_of(&c)), "handler");
-    assert_worker_lives(f.server.local_addr());
+    assert_logged_once(
+        &format!("\"GET /handler\", request 1 of its connection from {}", peer_of(&c)),
+        "handler",
+        f.server.local_addr(),
+    );
 }
 
 #[test]
@@ -128,8 +139,11 @@ fn a_reader_panicking_before_the_head_went_out_gets_500() {
     assert_eq!(r.status, 500, "{}", r.head_text());
     // Nothing of the 200 was sent: the connection carries on.
     assert_eq!(c.round_trip(GET_ALIVE).text(), "alive");
-    assert_logged_once(&format!("request 1 of its connection from {}", peer_of(&c)), "body reader");
-    assert_worker_lives(f.server.local_addr());
+    assert_logged_once(
+        &format!("request 1 of its connection from {}", peer_of(&c)),
+        "body reader",
+        f.server.local_addr(),
+    );
 }
 
 #[test]
@@ -143,8 +157,7 @@ fn a_reader_panicking_after_the_head_went_out_cuts_its_connection() {
     assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
     assert!(text.contains("Transfer-Encoding: chunked\r\n"), "{text}");
     assert!(!all.ends_with(b"0\r\n\r\n"), "a cut body must not look complete");
-    assert_logged_once(&format!("request 1 of its connection from {peer}"), "body reader");
-    assert_worker_lives(f.server.local_addr());
+    assert_logged_once(&format!("request 1 of its connection from {peer}"), "body reader", f.server.local_addr());
 }
 
 #[test]
@@ -169,7 +182,19 @@ fn a_panicking_cancel_callback_leaves_the_worker_alive() {
     let responder = f.responders.recv_timeout(SAFETY_TIMEOUT).expect("the request is pending");
     drop(c); // the client goes away: the request is cancelled on the loop thread
     f.cancelled.recv_timeout(SAFETY_TIMEOUT).expect("the cancel callback ran");
-    assert_logged_once(&format!("\"GET /cancel\", request 1 of its connection from {peer}"), "cancellation callback");
+    assert_logged_once(
+        &format!("\"GET /cancel\", request 1 of its connection from {peer}"),
+        "cancellation callback",
+        f.server.local_addr(),
+    );
     assert!(responder.is_cancelled());
-    assert_worker_lives(f.server.local_addr());
+}
+
+#[test]
+fn a_handler_panicking_with_a_request_it_did_not_drop_is_named_by_number() {
+    let f = fixture();
+    let mut c = Client::connect(f.server.local_addr());
+    assert_eq!(c.round_trip("GET /handler-keeps HTTP/1.1\r\nHost: t\r\n\r\n").status, 500);
+    let needle = format!("panicked on request 1 of its connection from {}", peer_of(&c));
+    assert_logged_once(&needle, "handler", f.server.local_addr());
 }

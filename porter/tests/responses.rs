@@ -333,3 +333,28 @@ fn files_serves_a_file_with_its_content_type() {
     assert_eq!(r.status, 404);
     c.assert_alive("after Files replies");
 }
+
+/// A body reader claiming to have read more than the buffer it was given.
+struct Liar;
+impl std::io::Read for Liar {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        Ok(buf.len() + 1)
+    }
+}
+
+/// A reader that says it read more than it was given is a failed body (the
+/// connection is cut), not a panic of the worker: the next client is served.
+#[test]
+fn a_reader_claiming_more_than_the_buffer_fails_its_reply_only() {
+    let server = serve(|req: Request| match req.path() {
+        "/liar" => Response::new(200).body(Body::reader(Liar, Some(100))),
+        _ => Response::text("ok"),
+    });
+    let mut c = Client::connect(server.local_addr());
+    c.send("GET /liar HTTP/1.1\r\nHost: t\r\n\r\n");
+    // The connection ends (cut: reset or not); the worker lives on.
+    c.stream.set_read_timeout(Some(common::SAFETY_TIMEOUT)).unwrap();
+    let _ = std::io::Read::read_to_end(&mut c.stream, &mut Vec::new());
+    let mut next = Client::connect(server.local_addr());
+    assert_eq!(next.round_trip(GET).text(), "ok");
+}

@@ -62,7 +62,7 @@ impl<T: Transport> Conn<T> {
     /// Parses and dispatches every complete request in the buffer, as far as the
     /// reply queue has room.
     pub(super) fn process_input(&mut self, ctx: &Ctx<'_>) {
-        while self.phase == Phase::Open && self.replies.len() < ctx.limits.max_pipelined {
+        while self.phase == Phase::Open && self.replies.len() < ctx.limits.max_pipelined && !self.holds_file() {
             let progressed = match self.reading {
                 Reading::Head => self.parse_next(ctx),
                 Reading::Body(_) => self.read_body(ctx),
@@ -72,7 +72,8 @@ impl<T: Transport> Conn<T> {
                 break;
             }
         }
-        if self.peer_eof && self.reading.is_accepting() && self.replies.len() < ctx.limits.max_pipelined {
+        let all_dispatched = self.replies.len() < ctx.limits.max_pipelined && !self.holds_file();
+        if self.peer_eof && self.reading.is_accepting() && all_dispatched {
             // RFC 9112 §9.6: the peer half-closed. Every complete request has been
             // dispatched and still gets its reply; a trailing partial one never
             // will: one whose body it left unfinished is logged 499 (it left).
@@ -120,17 +121,20 @@ impl<T: Transport> Conn<T> {
             o.on_request_bytes(request.head_bytes().len());
         }
         let mut meta = ReplyMeta::of(&request, self.next_seq - 1, observe);
+        // Draining: every reply to this request (an early one too) says close.
+        meta.close |= self.draining || ctx.remote.is_draining();
         let (body, expect_continue) = (request.parsed().body, request.parsed().expect_continue);
         let decoder = match body {
             BodyKind::None => return self.dispatch(ctx, request, meta),
             BodyKind::Length(n) => Decoder::length(n),
             BodyKind::Chunked => Decoder::chunked(ctx.limits.chunked_limits()),
         };
-        let id = RequestId::of(&request, meta.seq);
-        let streams = call_handler(&id, || ctx.handler.streams_body(&request)).unwrap_or(false);
+        let seq = meta.seq;
+        let id = || Some(RequestId::of(&request, seq));
+        let streams = call_handler(id, || ctx.handler.streams_body(&request)).unwrap_or(false);
         // The handler's own refusal from the head (a 405, a 401) comes first:
         // it says more than a 413 would, and neither reads the body.
-        let early = call_handler(&id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
+        let early = call_handler(id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
         meta.note_user();
         let too_large = matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body);
         if let Some(early) = early {
@@ -290,6 +294,19 @@ impl<T: Transport> Conn<T> {
         self.stop_reading();
     }
 
+    /// A graceful shutdown began while a body is read: its request is let
+    /// finish. A streamed body is read to its end, then reading stops; a
+    /// buffered one's request is dispatched (saying close, as the connection
+    /// drains); a body nobody wants is not read any further.
+    pub(super) fn close_after_body(&mut self) {
+        let Reading::Body(state) = &mut self.reading else { return };
+        match &mut state.sink {
+            Sink::Pipe { close_after, .. } => *close_after = true,
+            Sink::Buffer { .. } => {}
+            Sink::Drain => self.stop_reading(),
+        }
+    }
+
     /// True while a streaming handler's pipe is full (reading waits for it).
     pub(super) fn is_pipe_full(&self) -> bool {
         match &self.reading {
@@ -304,8 +321,8 @@ impl<T: Transport> Conn<T> {
         // RFC 9112 §9.6-style drain: once a shutdown is asked (from its lame-duck
         // period on), this is the connection's last request.
         meta.close |= self.draining || ctx.remote.is_draining();
-        let id = RequestId::of(&request, seq);
-        let reply = call_handler(&id, || ctx.handler.handle(request));
+        let peer = self.peer;
+        let reply = call_handler(|| Some(RequestId::unwound(peer, seq)), || ctx.handler.handle(request));
         meta.note_user();
         let slot = match reply {
             Ok(Reply(ReplyKind::Now(response))) => {
@@ -445,6 +462,6 @@ impl Reading {
 
 /// Calls the handler (the application's code) on `request` through the
 /// user-code boundary: a panic is logged and becomes a 500 response.
-fn call_handler<R>(request: &RequestId, f: impl FnOnce() -> R) -> Result<R, Response> {
-    guard::call("the request handler", Some(request), f).map_err(|_| Response::error(500))
+fn call_handler<R>(request: impl FnOnce() -> Option<RequestId>, f: impl FnOnce() -> R) -> Result<R, Response> {
+    guard::call_naming("the request handler", request, f).map_err(|_| Response::error(500))
 }

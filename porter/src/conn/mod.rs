@@ -309,11 +309,11 @@ impl<T: Transport> Conn<T> {
     /// full and answered, and its reply closes (its dispatch sees `draining`).
     pub(crate) fn begin_drain(&mut self) {
         self.draining = true;
-        if self.is_idle() || self.reading.holds_unanswered() {
-            return;
-        }
-        if self.replies.close_after_last() {
-            self.reading = Reading::Stopped;
+        match self.reading {
+            // Between requests: the queued replies are the last.
+            Reading::Head if !self.is_idle() && self.replies.close_after_last() => self.reading = Reading::Stopped,
+            Reading::Body(_) => self.close_after_body(),
+            _ => {}
         }
     }
 
@@ -400,10 +400,20 @@ impl<T: Transport> Conn<T> {
                     && self.replies.len() < limits.max_pipelined
                     && !self.out.is_full()
                     && !self.is_pipe_full()
+                    && !self.holds_file()
             }
             Phase::Lingering => true,
             Phase::Closing | Phase::Dead => false,
         }
+    }
+
+    /// True while a reply holding an open file is queued or going out: the
+    /// next request is not read until it is sent, so a pipelining client
+    /// holds one file at most, as the connection cap assumes (its socket and
+    /// one file, see `event_loop::accept`). (A deferred answer's file is the
+    /// application's, opened off the loop.)
+    fn holds_file(&self) -> bool {
+        self.replies.ends_with_file() || self.out.sends_file()
     }
 
     fn on_peer_eof(&mut self) {

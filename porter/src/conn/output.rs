@@ -148,6 +148,11 @@ impl Output {
         self.pending() == 0 && self.in_flight.is_none()
     }
 
+    /// True while a file body is going out (its file is open).
+    pub(crate) fn sends_file(&self) -> bool {
+        matches!(self.in_flight.as_ref().map(|f| &f.body), Some(Some(Streaming::File { .. })))
+    }
+
     /// True when the buffer is full enough to stop producing more.
     pub(crate) fn is_full(&self) -> bool {
         self.pending() >= HIGH_WATER
@@ -463,6 +468,10 @@ fn pump_reader(
         let read =
             guard::call("a response body reader (Body::reader)", Some(request), || reader.read(&mut scratch[..want]))?;
         let n = match read {
+            Ok(n) if n > want => {
+                log::warn!("response body reader returned {n} bytes read into a buffer of {want}");
+                return Ok(Err(BodyFailed));
+            }
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {

@@ -13,7 +13,7 @@ use crate::observe::{LogInfo, Observer};
 use crate::proto::parse::Version;
 use crate::request::Request;
 use crate::responder::{Answer, Pending};
-use crate::response::Response;
+use crate::response::{BodyKind, Response};
 
 /// What a reply needs to know about the request it answers.
 #[derive(Clone, Debug)]
@@ -205,6 +205,11 @@ impl ReplyQueue {
             self.last_peak = self.slots.capacity();
             self.slots = VecDeque::new();
         }
+    }
+
+    /// True when the last reply queued is a file's (its file is open).
+    pub(crate) fn ends_with_file(&self) -> bool {
+        matches!(self.slots.back(), Some(Slot::Ready(response, _)) if matches!(response.body.0, BodyKind::File { .. }))
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -17,11 +17,15 @@
 //! pause is over. The warning says so at most once per [`WARN_EVERY`], with
 //! the number of pauses it did not report.
 //!
-//! **Shutdown.** When a graceful shutdown stops accepting, the listeners are
-//! removed from epoll, what the kernel already accepted into their backlogs is
-//! taken (once, until `EAGAIN`) and served, and only then are they closed:
-//! closing a listener resets the connections still in its backlog, which the
-//! client's balancer has already sent a request on.
+//! **Closing a listener** (a graceful shutdown stops accepting, a reload
+//! removes an address): it leaves epoll at once, so no new client is waited
+//! for, but what the kernel already accepted into its backlog is still taken
+//! and served, as the cap lets connections in (one freeing its place lets the
+//! next in), and the socket is closed only when `accept` says the backlog is
+//! empty (`EAGAIN`), or at the shutdown's deadline: closing a listener resets
+//! the connections still in its backlog, which the client (or its balancer)
+//! has already sent a request on. Running out of descriptors meanwhile pauses
+//! as above and closes nothing.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -146,7 +150,7 @@ impl EventLoop {
             return;
         }
         for (i, listener) in self.listeners.iter().enumerate() {
-            let Some(listener) = listener else { continue };
+            let Some(listener) = listener.as_ref().filter(|l| !l.closing) else { continue };
             if let Err(e) = register(&self.poller, listener, i) {
                 log::error!("epoll add (listener {}): {e}", listener.addr);
             }
@@ -181,7 +185,8 @@ impl EventLoop {
     }
 
     /// Accepts one connection from listener `i`; false when there is nothing
-    /// more to take from it now (empty backlog, a pause, an error).
+    /// more to take from it now (empty backlog, a pause, an error). A closing
+    /// listener whose backlog is empty (or fails) is closed.
     fn accept_one(&mut self, i: usize) -> bool {
         let Some(Some(listener)) = self.listeners.get(i) else { return false };
         match socket::accept(&listener.socket) {
@@ -189,7 +194,10 @@ impl EventLoop {
                 self.add_connection(stream, peer, i);
                 true
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.finish_closing(i);
+                false
+            }
             Err(e) if socket::is_transient_accept_error(&e) => true,
             Err(e) if socket::is_resource_exhaustion(&e) => {
                 self.pause_accepting(&e);
@@ -197,7 +205,17 @@ impl EventLoop {
             }
             Err(e) => {
                 log::error!("accept: {e}");
+                self.finish_closing(i);
                 false
+            }
+        }
+    }
+
+    /// Closes listener `i` if it is closing: its backlog is empty.
+    fn finish_closing(&mut self, i: usize) {
+        if let Some(slot) = self.listeners.get_mut(i) {
+            if slot.as_ref().is_some_and(|l| l.closing) {
+                *slot = None;
             }
         }
     }
@@ -212,28 +230,21 @@ impl EventLoop {
         }
     }
 
-    /// Stops accepting for good: the listeners leave epoll, what their
-    /// backlogs already hold is accepted (whatever the cap: these clients have
-    /// sent their requests, and the reserve has room), then they are closed.
+    /// Stops accepting for good: every listener closes (see the module docs).
     pub(super) fn stop_accepting(&mut self) {
         for i in 0..self.listeners.len() {
             self.close_listener(i);
         }
-        self.listeners.clear();
-        // Nothing to accept or to resume any more.
-        self.accepting = Accepting { pending: false, ..Accepting::new() };
     }
 
-    /// Closes listener `i`: out of epoll, what its backlog already holds
-    /// accepted (closing the socket would reset those clients), then closed.
-    /// Connections it accepted carry on.
+    /// Closes listener `i`: out of epoll now; what its backlog already holds
+    /// is still accepted, as the cap allows, and it is closed once that is
+    /// empty (see the module docs). Connections it accepted carry on.
     pub(super) fn close_listener(&mut self, i: usize) {
-        let Some(Some(listener)) = self.listeners.get(i) else { return };
+        let Some(Some(listener)) = self.listeners.get_mut(i) else { return };
         let _ = self.poller.delete(&listener.socket);
-        while self.accept_one(i) {}
-        if let Some(slot) = self.listeners.get_mut(i) {
-            *slot = None;
-        }
+        listener.closing = true;
+        self.accepting.wake();
     }
 
     fn add_connection(&mut self, tcp: TcpStream, peer: Option<SocketAddr>, listener: usize) {
@@ -259,6 +270,9 @@ impl EventLoop {
         }
         let mut conn = Box::new(Conn::new(stream, token, peer, self.now, &self.config.limits));
         conn.set_local_addr(local);
+        if self.shutdown.is_some_and(|s| s.stopped) {
+            conn.begin_drain(); // taken from a closing backlog: one request, then close
+        }
         if let Some(max_v2) = options.proxy_header {
             conn.expect_proxy_header(max_v2);
         }

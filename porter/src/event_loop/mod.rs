@@ -27,7 +27,8 @@
 //! [`crate::Request::is_draining`] is true (so a health check can answer 503
 //! and the balancer stops sending clients) and every reply says
 //! `Connection: close`. Then it **stops accepting**: it takes what the
-//! listen backlogs already hold, closes the listeners and drains its
+//! listen backlogs already hold (as its connection cap allows), closing each
+//! listener once its backlog is empty ([`accept`]), and drains its
 //! connections (`Conn::begin_drain`) until none is left or the grace period
 //! ends.
 
@@ -103,6 +104,8 @@ pub(crate) struct Listener {
     /// with `EPOLLEXCLUSIVE`.
     pub(crate) shared: bool,
     pub(crate) options: crate::listen::Resolved,
+    /// Being closed: out of epoll, its backlog still taken ([`accept`]).
+    pub(crate) closing: bool,
 }
 
 /// A slot of the loop: a live connection, or what is left of one whose client
@@ -253,7 +256,8 @@ impl EventLoop {
     }
 
     fn shutdown_is_over(&self) -> bool {
-        self.shutdown.is_some_and(|s| s.stopped && (self.conns.len() == 0 || self.now >= s.deadline))
+        let drained = || self.conns.len() == 0 && self.listeners.iter().all(Option::is_none);
+        self.shutdown.is_some_and(|s| s.stopped && (self.now >= s.deadline || drained()))
     }
 
     fn wait(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
@@ -492,7 +496,7 @@ impl EventLoop {
 
     /// How the listener on `addr` speaks to the connections it accepts from now on.
     fn set_listen_options(&mut self, addr: SocketAddr, options: crate::listen::Resolved) {
-        if let Some(listener) = self.listeners.iter_mut().flatten().find(|l| l.addr == addr) {
+        if let Some(listener) = self.listeners.iter_mut().flatten().find(|l| l.addr == addr && !l.closing) {
             listener.options = options;
         }
     }
@@ -501,7 +505,10 @@ impl EventLoop {
     /// accepted first (closing a socket resets them), then it is closed.
     /// Connections it accepted earlier carry on.
     fn remove_listener(&mut self, addr: SocketAddr) {
-        let Some(i) = self.listeners.iter().position(|l| l.as_ref().is_some_and(|l| l.addr == addr)) else { return };
+        let Some(i) = self.listeners.iter().position(|l| l.as_ref().is_some_and(|l| l.addr == addr && !l.closing))
+        else {
+            return;
+        };
         self.close_listener(i);
     }
 

@@ -1,5 +1,5 @@
 //! Sockets: bind a non-blocking listener (alone, or one of a SO_REUSEPORT group
-//! of one per worker, see [`Sharing`]),
+//! of one per worker, see [`Sharing`]; an IPv6 one with `IPV6_V6ONLY`),
 //! adopt one bound elsewhere (inherited, or made by the caller) and duplicate it
 //! for each worker, accept connections with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`,
 //! send a reply head with MSG_MORE when a file body follows it, and send
@@ -47,6 +47,12 @@ pub(crate) fn bind_listener(addr: SocketAddr, sharing: Sharing, backlog: i32) ->
     let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
     let fd: OwnedFd = net::socket_with(family, SocketType::STREAM, flags, None)?;
     net::sockopt::set_socket_reuseaddr(&fd, true)?;
+    if addr.is_ipv6() {
+        // IPv6 only, as nginx does: `[::]:P` then leaves `0.0.0.0:P` to its
+        // own listener (dual-stack, the two would collide: the exclusive first
+        // bind of each group takes the port for both families).
+        net::sockopt::set_ipv6_v6only(&fd, true)?;
+    }
     if sharing == Sharing::Joining {
         net::sockopt::set_socket_reuseport(&fd, true)?;
     }

@@ -14,10 +14,13 @@ pub(super) fn parse_lines(buf: &[u8], lines: &Lines, limits: &HeadLimits) -> Res
     if let (None, Some(before_cr)) = (lines.head_end, buf.strip_suffix(b"\r")) {
         return parse_lines(before_cr, lines, limits);
     }
+    // No more slots than the buffer can hold header lines (each at least
+    // `a:` and CRLF, 4 bytes): a huge `max_headers` costs no huge allocation.
+    let slots = limits.max_headers.min(buf.len() / 4 + 1);
     let mut stack_slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
-    match stack_slots.get_mut(..limits.max_headers) {
+    match stack_slots.get_mut(..slots) {
         Some(slots) => parse_with_slots(buf, lines, slots),
-        None => parse_with_slots(buf, lines, &mut vec![httparse::EMPTY_HEADER; limits.max_headers]),
+        None => parse_with_slots(buf, lines, &mut vec![httparse::EMPTY_HEADER; slots]),
     }
 }
 
