@@ -42,7 +42,7 @@ pub struct Request {
 }
 
 /// A handler that panics drops its request as the panic unwinds: the
-/// request then names itself for the panic's log line ([`crate::guard`]).
+/// request then names itself for the panic's log line (see `guard`).
 impl Drop for Request {
     fn drop(&mut self) {
         crate::guard::RequestId::note_unwinding(self, self.origin.seq);

@@ -297,7 +297,8 @@ impl fmt::Debug for Body {
 
 /// A `Bytes` with an owner of the application's (`Bytes::from_owner`): the
 /// owner's `Drop` runs where porter lets go of the last copy, on a worker's
-/// loop, outside [`crate::guard`]'s boundary: it must neither panic nor block.
+/// loop, outside the boundary that catches the application's panics: it must
+/// neither panic nor block.
 impl From<Bytes> for Body {
     #[inline]
     fn from(b: Bytes) -> Self {
