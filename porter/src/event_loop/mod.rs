@@ -460,6 +460,10 @@ impl EventLoop {
         }
         shutdown.stopped = true;
         self.stop_accepting();
+        // Take what the backlogs hold now (as the cap allows): a listener whose
+        // backlog is empty closes here, before any idle client sees our FIN,
+        // so a client that connects after that is refused, never left waiting.
+        self.accept_all();
         for token in self.conns.tokens() {
             if let Some(Entry::Open { conn, .. }) = self.conns.get_mut(token) {
                 conn.begin_drain();
