@@ -12,12 +12,14 @@
 //!
 //! Listeners are matched by the address the file gives (so `127.0.0.1:0`
 //! keeps the port it got). Sockets systemd passed stay while the file keeps
-//! its `systemd = true` listener; one cannot be added by a reload. What the
-//! workers were built with (threads, `[server.limits]`, `server_name`, and
-//! whether metrics are counted) changes only with a restart: a reload that
-//! changes it says so in a warning.
+//! its `systemd = true` listener; one cannot be added by a reload. The
+//! `drain_delay` applies to the next SIGTERM. What the workers were built with
+//! (threads, `[server.limits]`, `server_name`, and whether metrics are
+//! counted) changes only with a restart: a reload whose file differs from what
+//! runs says so in a warning (each time, until the file matches again).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use porter::{ListenOptions, ShutdownHandle};
 
@@ -38,6 +40,51 @@ pub struct Reloader {
     pub control: ShutdownHandle,
     /// False with `--quiet` or `--no-access-log`: no access log, whatever the file says.
     pub access_log: bool,
+    /// `--drain-delay`: the lame-duck period when the file sets none.
+    pub drain_delay: Duration,
+    /// What the workers were built with (the file loaded at startup).
+    pub built: Fixed,
+}
+
+/// The settings the workers are built with, which change only with a restart.
+#[derive(Debug)]
+pub struct Fixed {
+    threads: usize,
+    limits: porter::Limits,
+    server_name: Option<String>,
+    counts_metrics: bool,
+}
+
+impl Fixed {
+    /// What a server built from `config` runs with.
+    pub fn of(config: &Config) -> Fixed {
+        let metrics = |l: &config::Location| matches!(l.kind, config::LocationKind::Metrics);
+        Fixed {
+            threads: config.threads,
+            limits: config.limits.clone(),
+            server_name: config.server_name.clone(),
+            counts_metrics: config.hosts.iter().flat_map(|h| &h.locations).any(metrics),
+        }
+    }
+
+    /// The settings of `new` that differ from these.
+    fn changed_in(&self, new: &Config) -> Vec<&'static str> {
+        let new = Fixed::of(new);
+        let mut changed = Vec::new();
+        if self.threads != new.threads {
+            changed.push("[server] threads");
+        }
+        if self.limits != new.limits {
+            changed.push("[server.limits]");
+        }
+        if self.server_name != new.server_name {
+            changed.push("[server] server_name");
+        }
+        if new.counts_metrics && !self.counts_metrics {
+            changed.push("counting metrics for a new `metrics` location");
+        }
+        changed
+    }
 }
 
 /// A socket of the new configuration.
@@ -90,7 +137,8 @@ impl Reloader {
             return Err(e);
         }
         self.site.replace(site);
-        for restart in restart_needed(&self.config, &config) {
+        self.control.set_shutdown_delay(config.drain_delay.unwrap_or(self.drain_delay));
+        for restart in self.built.changed_in(&config) {
             log::warn!("SIGHUP: {restart} changes only when porter restarts");
         }
         let mut bound = Vec::new();
@@ -170,24 +218,4 @@ impl Reloader {
             }
         }
     }
-}
-
-/// The settings the workers were built with that differ between `old` and `new`.
-fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
-    let counts_metrics =
-        |c: &Config| c.hosts.iter().flat_map(|h| &h.locations).any(|l| matches!(l.kind, config::LocationKind::Metrics));
-    let mut changed = Vec::new();
-    if old.threads != new.threads {
-        changed.push("[server] threads");
-    }
-    if old.limits != new.limits {
-        changed.push("[server.limits]");
-    }
-    if old.server_name != new.server_name {
-        changed.push("[server] server_name");
-    }
-    if counts_metrics(new) && !counts_metrics(old) {
-        changed.push("counting metrics for a new `metrics` location");
-    }
-    changed
 }

@@ -32,6 +32,7 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -86,8 +87,9 @@ pub struct ServerHandle {
 pub struct ShutdownHandle {
     remotes: Arc<[Arc<Remote>]>,
     live: Arc<Mutex<Live>>,
-    /// The lame-duck period before a graceful shutdown stops accepting.
-    delay: Duration,
+    /// The lame-duck period before a graceful shutdown stops accepting, in
+    /// nanoseconds (changeable: [`ShutdownHandle::set_shutdown_delay`]).
+    delay: Arc<AtomicU64>,
 }
 
 /// What the handle knows of a server's changeable parts.
@@ -116,12 +118,23 @@ impl ShutdownHandle {
     /// workers end by then.
     pub fn shutdown(&self, grace: Duration) {
         self.live().ending = true;
-        let stop_at = crate::limits::deadline_after(Instant::now(), self.delay);
+        let stop_at = crate::limits::deadline_after(Instant::now(), self.shutdown_delay());
         let deadline = crate::limits::deadline_after(stop_at, grace);
         for remote in self.remotes.iter() {
             remote.set_draining();
             remote.send(Message::Shutdown { stop_at, deadline });
         }
+    }
+
+    /// The lame-duck period the next [`ShutdownHandle::shutdown`] begins with.
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_nanos(self.delay.load(Ordering::Relaxed))
+    }
+
+    /// Changes the lame-duck period (see [`ServerBuilder::shutdown_delay`])
+    /// of a shutdown that has not begun yet, as a config reload needs.
+    pub fn set_shutdown_delay(&self, delay: Duration) {
+        self.delay.store(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Stops every worker at once: open connections are closed, pending
@@ -265,9 +278,10 @@ impl Server {
         self.config.connection_cap
     }
 
-    /// The lame-duck period set with [`ServerBuilder::shutdown_delay`].
+    /// The lame-duck period set with [`ServerBuilder::shutdown_delay`] (or
+    /// changed since, [`ShutdownHandle::set_shutdown_delay`]).
     pub fn shutdown_delay(&self) -> Duration {
-        self.shutdown.delay
+        self.shutdown.shutdown_delay()
     }
 
     /// A handle that stops this server from another thread, also while
@@ -557,7 +571,8 @@ impl ServerBuilder {
         let listeners = workers.first().into_iter().flatten().map(|l| (l.addr, l.options.clone())).collect();
         let live = Live { listeners, access_log, metrics: self.metrics, ending: false };
         let shutdown =
-            ShutdownHandle { remotes: remotes.into(), live: Arc::new(Mutex::new(live)), delay: self.shutdown_delay };
+            ShutdownHandle { remotes: remotes.into(), live: Arc::new(Mutex::new(live)), delay: Arc::default() };
+        shutdown.set_shutdown_delay(self.shutdown_delay);
         Ok(Server { workers, addrs, config: Arc::new(config), observe, shutdown })
     }
 
