@@ -163,8 +163,10 @@ impl ShutdownHandle {
 
     /// Opens a listener on the running server, every worker accepting on it;
     /// or, when the server listens on `addr` already, changes how that
-    /// listener speaks (its TLS certificates, the PROXY protocol) to the
-    /// connections it accepts from now on; those accepted before keep theirs.
+    /// listener speaks: the PROXY protocol, for the connections it accepts
+    /// from now on; its TLS certificates, for every handshake from now on, so
+    /// a connection accepted before whose client has not sent its ClientHello
+    /// yet gets the new ones too (one whose handshake is done keeps its own).
     /// Returns the address (port 0 gives a free port, as in
     /// [`ServerBuilder::listen`]). Fails when the port cannot be bound, the
     /// TLS configuration cannot be built, or a shutdown began.
