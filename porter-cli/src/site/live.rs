@@ -11,6 +11,11 @@
 //! current (a reference count bumped per request would bounce one cache line
 //! between the workers). A worker that sees a newer generation takes the read
 //! lock once and keeps the new site.
+//!
+//! So an old site (its open files, its htpasswd users) lives on after a
+//! reload until every worker that used it has handled one more request: a
+//! worker left idle keeps its copy until then (or until porter exits).
+//! Nothing is served from it; only its memory and file handles are held.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
