@@ -312,3 +312,26 @@ fn a_reload_that_hangs_keeps_no_signal_waiting() {
     assert!(porter.wait_exit_within_safety().success(), "porter drains and exits");
     drop(writer);
 }
+
+/// A listener moved to the same port on another address (`127.0.0.1:P` to
+/// `0.0.0.0:P`): the old socket closes before the new one binds, so the
+/// reload applies (there is a short gap while neither listens); a second
+/// reload moving it back applies too.
+#[test]
+fn a_listener_moves_to_another_address_on_its_port() {
+    let s = Scratch::new("reload-move");
+    s.write("www/files/a.txt", "a");
+    let file = s.write("porter.toml", config(ONE_HOST));
+    let porter = start(&file);
+    let port = porter.addr.port();
+    let moved = config(ONE_HOST).replace("address = \"127.0.0.1:0\"", &format!("address = \"0.0.0.0:{port}\""));
+    let lines = reload(&porter, &file, &moved);
+    let last = lines.last().expect("a line");
+    assert!(last.contains("SIGHUP: reloaded") && last.contains(&format!("0.0.0.0:{port}")), "{lines:?}");
+    assert_eq!(get(porter.addr, "a.test", "/"), (200, "first".into()));
+    let back = config(ONE_HOST).replace("address = \"127.0.0.1:0\"", &format!("address = \"127.0.0.1:{port}\""));
+    let lines = reload(&porter, &file, &back);
+    let last = lines.last().expect("a line");
+    assert!(last.contains("SIGHUP: reloaded") && last.contains(&format!("127.0.0.1:{port}")), "{lines:?}");
+    assert_eq!(get(porter.addr, "a.test", "/"), (200, "first".into()));
+}

@@ -205,15 +205,32 @@ impl ShutdownHandle {
 
     /// Closes the listener on `addr`: the connections waiting to be accepted
     /// are accepted first, and every connection accepted there carries on.
-    /// Fails with `NotFound` when the server does not listen on `addr`.
+    /// Returns once every worker has closed its socket, so the address can be
+    /// bound again at once (or once the server is ending: a worker that has
+    /// stopped closes nothing more). Fails with `NotFound` when the server
+    /// does not listen on `addr`.
     pub fn stop_listening(&self, addr: SocketAddr) -> io::Result<()> {
-        let mut live = self.live();
-        let Some(at) = live.listeners.iter().position(|(a, _)| *a == addr) else {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("not listening on {addr}")));
-        };
-        live.listeners.remove(at);
-        for remote in self.remotes.iter() {
-            remote.send(Message::RemoveListener { addr });
+        let (done, closed) = std::sync::mpsc::channel();
+        {
+            let mut live = self.live();
+            let Some(at) = live.listeners.iter().position(|(a, _)| *a == addr) else {
+                return Err(io::Error::new(io::ErrorKind::NotFound, format!("not listening on {addr}")));
+            };
+            live.listeners.remove(at);
+            for remote in self.remotes.iter() {
+                remote.send(Message::RemoveListener { addr, done: done.clone() });
+            }
+        }
+        drop(done);
+        let mut waiting = self.remotes.len();
+        while waiting > 0 {
+            // A worker's loop takes its inbox at its next turn, at once when idle;
+            // one that has stopped never will, so the wait ends with the server.
+            match closed.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) => waiting -= 1,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !self.live().ending => {}
+                Err(_) => break,
+            }
         }
         Ok(())
     }
