@@ -23,12 +23,17 @@ has() { grep "$@" >/dev/null; }
 
 make -s -C "$here" install PREFIX="$work/prefix" >/dev/null
 export PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig"
-# What is installed: a shared library with its SONAME and its links, both libraries without debug info.
+# What is installed: a shared library with its SONAME (build.rs's, the one the Makefile
+# computes: libporter.so.0.MINOR while the version is 0.x) and its links, both libraries
+# without debug info.
 lib="$work/prefix/lib"
-readelf -d "$lib/libporter.so" | has -F 'Library soname: [libporter.so.0]' || fail "libporter.so has no SONAME libporter.so.0"
-[ "$(readlink "$lib/libporter.so")" == libporter.so.0 ] || fail "libporter.so does not link to libporter.so.0"
-[ -f "$(readlink -f "$lib/libporter.so.0")" ] || fail "libporter.so.0 leads to no file"
-for f in "$lib/libporter.so.0" "$lib/libporter.a"; do
+soname="$(make -s --no-print-directory -C "$here" soname)"
+[[ "$soname" =~ ^libporter\.so\.(0\.[0-9]+|[1-9][0-9]*)$ ]] || fail "the Makefile's SONAME is $soname"
+got="$(readelf -d "$lib/libporter.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
+[ "$got" == "$soname" ] || fail "libporter.so has the SONAME [$got], the Makefile installs it as $soname"
+[ "$(readlink "$lib/libporter.so")" == "$soname" ] || fail "libporter.so does not link to $soname"
+[ -f "$(readlink -f "$lib/$soname")" ] || fail "$soname leads to no file"
+for f in "$lib/$soname" "$lib/libporter.a"; do
   ! objdump -h "$f" | has -E '\.debug_|\.llvmbc' || fail "$f has debug info or LLVM bitcode"
 done
 echo "c-examples: installed $(du -hL "$lib/libporter.so" | cut -f1) libporter.so, $(du -h "$lib/libporter.a" | cut -f1) libporter.a"
@@ -44,7 +49,7 @@ done
 cc $cflags "$root/examples/c/embed.c" $(pkg-config --cflags --libs porter) -o "$work/embed-shared"
 ldd "$work/hello" | has libporter && fail "hello is not linked statically"
 ldd "$work/embed-shared" | has libporter.so || fail "embed-shared does not use libporter.so"
-readelf -d "$work/embed-shared" | has -F 'Shared library: [libporter.so.0]' || fail "embed-shared does not need libporter.so.0"
+readelf -d "$work/embed-shared" | has -F "Shared library: [$soname]" || fail "embed-shared does not need $soname"
 
 # start NAME CMD...: runs CMD in the background, waits for "serving on http://ADDR", sets $addr and $pid.
 start() {

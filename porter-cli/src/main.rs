@@ -105,7 +105,7 @@ fn run_until_signalled(
     reloader: Option<reload::Reloader>,
 ) -> Result<(), String> {
     let grace = std::time::Duration::from_secs(args.shutdown_grace);
-    signals::drain_on_signals(server.shutdown_handle(), grace, server.shutdown_delay(), reloader)
+    signals::drain_on_signals(server.shutdown_handle(), grace, reloader)
         .map_err(|e| format!("signal handling: {e}"))?;
     if !args.quiet {
         eprintln!("porter: {startup}");

@@ -11,13 +11,18 @@
 //! listeners the file no longer names are closed.
 //!
 //! Listeners are matched by the address the file gives (so `127.0.0.1:0`
-//! keeps the port it got). Sockets systemd passed stay while the file keeps
-//! its `systemd = true` listener; one cannot be added by a reload. What the
-//! workers were built with (threads, `[server.limits]`, `server_name`, and
-//! whether metrics are counted) changes only with a restart: a reload that
-//! changes it says so in a warning.
+//! keeps the port it got). A listener the file drops is closed before a new
+//! one that needs its port opens (`127.0.0.1:8080` moved to `0.0.0.0:8080`),
+//! leaving a short gap in which that port refuses connections; if the reload
+//! then fails, it is opened again. Sockets systemd passed stay while the file keeps
+//! its `systemd = true` listener; one cannot be added by a reload. The
+//! `drain_delay` applies to the next SIGTERM. What the workers were built with
+//! (threads, `[server.limits]`, `server_name`, and whether metrics are
+//! counted) changes only with a restart: a reload whose file differs from what
+//! runs says so in a warning (each time, until the file matches again).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use porter::{ListenOptions, ShutdownHandle};
 
@@ -38,6 +43,51 @@ pub struct Reloader {
     pub control: ShutdownHandle,
     /// False with `--quiet` or `--no-access-log`: no access log, whatever the file says.
     pub access_log: bool,
+    /// `--drain-delay`: the lame-duck period when the file sets none.
+    pub drain_delay: Duration,
+    /// What the workers were built with (the file loaded at startup).
+    pub built: Fixed,
+}
+
+/// The settings the workers are built with, which change only with a restart.
+#[derive(Debug)]
+pub struct Fixed {
+    threads: usize,
+    limits: porter::Limits,
+    server_name: Option<String>,
+    counts_metrics: bool,
+}
+
+impl Fixed {
+    /// What a server built from `config` runs with.
+    pub fn of(config: &Config) -> Fixed {
+        let metrics = |l: &config::Location| matches!(l.kind, config::LocationKind::Metrics);
+        Fixed {
+            threads: config.threads,
+            limits: config.limits.clone(),
+            server_name: config.server_name.clone(),
+            counts_metrics: config.hosts.iter().flat_map(|h| &h.locations).any(metrics),
+        }
+    }
+
+    /// The settings of `new` that differ from these.
+    fn changed_in(&self, new: &Config) -> Vec<&'static str> {
+        let new = Fixed::of(new);
+        let mut changed = Vec::new();
+        if self.threads != new.threads {
+            changed.push("[server] threads");
+        }
+        if self.limits != new.limits {
+            changed.push("[server.limits]");
+        }
+        if self.server_name != new.server_name {
+            changed.push("[server] server_name");
+        }
+        if new.counts_metrics && !self.counts_metrics {
+            changed.push("counting metrics for a new `metrics` location");
+        }
+        changed
+    }
 }
 
 /// A socket of the new configuration.
@@ -84,13 +134,16 @@ impl Reloader {
     fn apply(&mut self, config: Config) -> Result<Vec<String>, String> {
         let site = crate::site::build(&config, &self.metrics)?;
         let mut planned = self.plan(&config)?;
-        let opened = self.open(&mut planned)?;
+        let freed = self.free_ports(&planned);
+        let opened = self.open(&mut planned).inspect_err(|_| self.restore(&freed))?;
         if let Err(e) = self.switch_log(&config) {
             self.close(opened);
+            self.restore(&freed);
             return Err(e);
         }
         self.site.replace(site);
-        for restart in restart_needed(&self.config, &config) {
+        self.control.set_shutdown_delay(config.drain_delay.unwrap_or(self.drain_delay));
+        for restart in self.built.changed_in(&config) {
             log::warn!("SIGHUP: {restart} changes only when porter restarts");
         }
         let mut bound = Vec::new();
@@ -102,7 +155,8 @@ impl Reloader {
             }
             bound.push(Bound { named: plan.named, addr, tls: plan.tls });
         }
-        let gone = self.bound.iter().filter(|old| !bound.iter().any(|b| b.addr == old.addr)).map(|b| b.addr);
+        let gone = self.bound.iter().map(|b| b.addr).filter(|old| !bound.iter().any(|b| b.addr == *old));
+        let gone = gone.filter(|old| !freed.contains(old));
         self.close(gone.collect::<Vec<_>>());
         self.config = config;
         self.bound = bound;
@@ -155,6 +209,32 @@ impl Reloader {
         Ok(opened)
     }
 
+    /// Closes the running listeners the new file drops whose port a listener
+    /// it adds needs (`127.0.0.1:8080` moved to `0.0.0.0:8080`: one port is
+    /// not bound twice), before that one opens; returns their addresses. In
+    /// the short gap between, connections to that port are refused.
+    fn free_ports(&self, planned: &[Planned]) -> Vec<SocketAddr> {
+        let kept: Vec<SocketAddr> = planned.iter().filter_map(|p| p.addr).collect();
+        let added: Vec<SocketAddr> = planned.iter().filter(|p| p.addr.is_none()).filter_map(|p| p.named).collect();
+        let freed: Vec<SocketAddr> = (self.bound.iter().map(|b| b.addr))
+            .filter(|old| !kept.contains(old) && added.iter().any(|new| same_port(*new, *old)))
+            .collect();
+        self.close(freed.iter().copied());
+        freed
+    }
+
+    /// Opens again, as they were, the listeners [`Reloader::free_ports`] closed
+    /// for a reload that then failed.
+    fn restore(&self, freed: &[SocketAddr]) {
+        let Ok(running) = self.plan(&self.config) else { return };
+        let again = running.into_iter().filter_map(|p| p.addr.filter(|a| freed.contains(a)).map(|a| (a, p.options)));
+        for (addr, options) in again {
+            if let Err(e) = self.control.listen(addr, options) {
+                log::error!("SIGHUP: cannot reopen listener {addr}: {e}");
+            }
+        }
+    }
+
     /// Replaces the access log when the `[log]` settings changed.
     fn switch_log(&self, config: &Config) -> Result<(), String> {
         if config.log == self.config.log || !self.access_log {
@@ -172,22 +252,8 @@ impl Reloader {
     }
 }
 
-/// The settings the workers were built with that differ between `old` and `new`.
-fn restart_needed(old: &Config, new: &Config) -> Vec<&'static str> {
-    let counts_metrics =
-        |c: &Config| c.hosts.iter().flat_map(|h| &h.locations).any(|l| matches!(l.kind, config::LocationKind::Metrics));
-    let mut changed = Vec::new();
-    if old.threads != new.threads {
-        changed.push("[server] threads");
-    }
-    if old.limits != new.limits {
-        changed.push("[server.limits]");
-    }
-    if old.server_name != new.server_name {
-        changed.push("[server] server_name");
-    }
-    if counts_metrics(new) && !counts_metrics(old) {
-        changed.push("counting metrics for a new `metrics` location");
-    }
-    changed
+/// True when `a` and `b` cannot both be bound: one port, and one address or a
+/// wildcard on either side.
+fn same_port(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port() && a.port() != 0 && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }

@@ -10,10 +10,15 @@
 //!
 //! SIGUSR1 reopens the access-log file (after logrotate renamed it).
 //!
-//! SIGHUP reloads the config file (see `reload`); without `--config` there is
-//! nothing to reload, and it is logged and ignored.
+//! SIGHUP reloads the config file (see `reload`) on a thread of its own, so
+//! that a reload that hangs (an htpasswd path naming a FIFO) or panics never
+//! keeps SIGTERM and SIGINT from being answered; SIGHUPs that arrive while a
+//! reload waits to start make one reload. Without `--config` there is nothing
+//! to reload, and it is logged and ignored.
 
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::thread;
 use std::time::Duration;
 
@@ -25,14 +30,11 @@ use signal_hook::iterator::Signals;
 
 /// Takes over SIGTERM, SIGINT, SIGUSR1 and SIGHUP for `server` (no longer
 /// fatal to the process) and answers them from a background thread; a
-/// shutdown begins with the lame-duck period `delay`.
-pub fn drain_on_signals(
-    server: ShutdownHandle,
-    grace: Duration,
-    delay: Duration,
-    mut reloader: Option<Reloader>,
-) -> io::Result<()> {
+/// shutdown begins with the server's lame-duck period as it is then (a reload
+/// may change it).
+pub fn drain_on_signals(server: ShutdownHandle, grace: Duration, reloader: Option<Reloader>) -> io::Result<()> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGUSR1, SIGHUP])?;
+    let reloads = reloader.map(reload_thread).transpose()?;
     thread::Builder::new().name("porter-signals".into()).spawn(move || {
         let mut draining = false;
         for signal in signals.forever() {
@@ -43,9 +45,9 @@ pub fn drain_on_signals(
                 continue;
             }
             if signal == SIGHUP {
-                match reloader.as_mut() {
-                    Some(reloader) if !draining => reloader.reload(),
-                    Some(_) => log::warn!("SIGHUP: shutting down; not reloading"),
+                match &reloads {
+                    Some(_) if draining => log::warn!("SIGHUP: shutting down; not reloading"),
+                    Some(reloads) => ask_reload(reloads),
                     None => log::warn!("SIGHUP: ignored: there is no config file to reload (see --config)"),
                 }
                 continue;
@@ -57,6 +59,7 @@ pub fn drain_on_signals(
                 return;
             }
             draining = true;
+            let delay = server.shutdown_delay();
             if !delay.is_zero() {
                 log::warn!("{name}: health checks fail for {}s before porter stops accepting", delay.as_secs_f64());
             }
@@ -68,4 +71,28 @@ pub fn drain_on_signals(
         }
     })?;
     Ok(())
+}
+
+/// Starts the thread that runs reloads, one at a time; returns the channel
+/// that asks for one. A reload that panics is logged, and the next SIGHUP
+/// tries again.
+fn reload_thread(mut reloader: Reloader) -> io::Result<SyncSender<()>> {
+    let (ask, asked) = mpsc::sync_channel(1);
+    thread::Builder::new().name("porter-reload".into()).spawn(move || {
+        for () in asked {
+            if panic::catch_unwind(AssertUnwindSafe(|| reloader.reload())).is_err() {
+                log::error!("SIGHUP: the reload failed (a bug: see the panic above); it may be applied in part");
+            }
+        }
+    })?;
+    Ok(ask)
+}
+
+/// Asks for a reload; one already waiting to start reads the file anew, so
+/// this SIGHUP merges into it.
+fn ask_reload(reloads: &SyncSender<()>) {
+    match reloads.try_send(()) {
+        Ok(()) | Err(TrySendError::Full(())) => {}
+        Err(TrySendError::Disconnected(())) => log::error!("SIGHUP: cannot reload: the reload thread has ended"),
+    }
 }

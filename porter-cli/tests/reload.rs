@@ -15,8 +15,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::mpsc;
 
-use common::{connect, exchange, free_port, pattern, porter_command, read_head, wait_until, Porter, Scratch};
+use common::{connect, exchange, free_port, pattern, porter_command, read_head, wait_until, Porter, Scratch, SAFETY};
 
 /// Starts `porter --config FILE --no-access-log`.
 fn start(file: &Path) -> Porter {
@@ -24,14 +25,15 @@ fn start(file: &Path) -> Porter {
 }
 
 /// Rewrites the config file, sends SIGHUP and returns porter's line about the
-/// reload (skipping lines before it), with the lines of problems before it.
+/// reload (`reloaded`, or `still serving` the previous configuration), with
+/// the lines before it (problems, warnings).
 fn reload(porter: &Porter, file: &Path, text: &str) -> Vec<String> {
     std::fs::write(file, text).expect("rewrite the config");
     porter.signal("HUP");
     let mut lines = Vec::new();
     loop {
         let line = porter.next_line();
-        let done = line.contains("SIGHUP:");
+        let done = line.contains("SIGHUP: reloaded") || line.contains("still serving the previous configuration");
         lines.push(line);
         if done {
             return lines;
@@ -142,15 +144,18 @@ fn listeners_added_open_and_listeners_removed_close() {
     s.write("www/files/a.txt", "a");
     let file = s.write("porter.toml", config(ONE_HOST));
     let porter = start(&file);
-    let second: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().expect("address");
-    let both = config(ONE_HOST).replace("[[host]]", &format!("[[listen]]\naddress = \"{second}\"\n\n[[host]]"));
+    // A second ephemeral port, on another loopback address (named apart from the first).
+    let both = config(ONE_HOST).replace("[[host]]", "[[listen]]\naddress = \"127.0.0.2:0\"\n\n[[host]]");
     let lines = reload(&porter, &file, &both);
-    assert_eq!(urls(lines.last().expect("a line")), [porter.addr, second], "{lines:?}");
+    let urls_now = urls(lines.last().expect("a line"));
+    assert_eq!(urls_now.len(), 2, "{lines:?}");
+    let second = urls_now[1];
+    assert_eq!(urls_now, [porter.addr, second], "{lines:?}");
+    assert_eq!(second.ip().to_string(), "127.0.0.2", "{lines:?}");
     assert_eq!(get(second, "a.test", "/"), (200, "first".into()));
     assert_eq!(get(porter.addr, "a.test", "/"), (200, "first".into()), "the first listener keeps its port");
 
-    let only_second = both.replacen("address = \"127.0.0.1:0\"", &format!("address = \"{second}\""), 1);
-    let only_second = only_second.replacen(&format!("[[listen]]\naddress = \"{second}\"\n\n[[host]]"), "[[host]]", 1);
+    let only_second = both.replacen("[[listen]]\naddress = \"127.0.0.1:0\"\n\n", "", 1);
     let lines = reload(&porter, &file, &only_second);
     assert_eq!(urls(lines.last().expect("a line")), [second], "{lines:?}");
     wait_until(|| TcpStream::connect(porter.addr).is_err(), "the removed listener refuses connections");
@@ -246,4 +251,87 @@ fn without_a_config_file_sighup_is_logged_and_ignored() {
     let line = porter.next_line();
     assert!(line.contains("SIGHUP: ignored"), "{line}");
     assert_eq!(get(porter.addr, "x", "/a.txt"), (200, "still here".into()));
+}
+
+/// A setting that changes only with a restart is warned about while the file
+/// differs from what runs, not from the file loaded last: threads 2 → 4 warns,
+/// back to 2 does not.
+#[test]
+fn restart_only_settings_are_compared_with_what_runs() {
+    let s = Scratch::new("reload-fixed");
+    s.write("www/files/a.txt", "a");
+    let file = s.write("porter.toml", config(ONE_HOST));
+    let porter = start(&file);
+    let warned =
+        |lines: &[String]| lines.iter().any(|l| l.contains("[server] threads changes only when porter restarts"));
+    let lines = reload(&porter, &file, &config(ONE_HOST).replace("threads = 2", "threads = 4"));
+    assert!(warned(&lines) && lines.last().expect("a line").contains("SIGHUP: reloaded"), "{lines:?}");
+    let lines = reload(&porter, &file, &config(ONE_HOST));
+    assert!(!warned(&lines) && lines.last().expect("a line").contains("SIGHUP: reloaded"), "{lines:?}");
+}
+
+/// `[server] drain_delay` applies to the SIGTERM after a reload: porter
+/// announces it, and still accepts while the health check answers 503.
+#[test]
+fn the_drain_delay_follows_the_file() {
+    let s = Scratch::new("reload-delay");
+    s.write("www/files/a.txt", "a");
+    let file = s.write("porter.toml", config(ONE_HOST));
+    let mut porter = start(&file);
+    let health = ONE_HOST.replace("body = \"first\" }", "body = \"up\", health = true }");
+    let delayed = config(&health).replace("threads = 2", "threads = 2\ndrain_delay = \"60s\"");
+    let lines = reload(&porter, &file, &delayed);
+    assert!(lines.last().expect("a line").contains("SIGHUP: reloaded"), "{lines:?}");
+    porter.signal("TERM");
+    let line = porter.next_line();
+    assert!(line.contains("SIGTERM: health checks fail for 60s"), "{line}");
+    assert_eq!(get(porter.addr, "a.test", "/").0, 503, "still accepting, the health check failing");
+    porter.signal("TERM");
+    porter.wait_exit_within_safety();
+}
+
+/// A reload that hangs (an htpasswd path naming a FIFO nobody writes to)
+/// runs on a thread of its own: SIGTERM is still answered and porter exits.
+#[test]
+fn a_reload_that_hangs_keeps_no_signal_waiting() {
+    let s = Scratch::new("reload-fifo");
+    s.write("www/files/a.txt", "a");
+    let file = s.write("porter.toml", config(ONE_HOST));
+    let mut porter = start(&file);
+    let fifo = s.path("htpasswd");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let auth = ONE_HOST.replace("root = \"www\"", "root = \"www\"\nauth = { htpasswd = \"htpasswd\" }");
+    std::fs::write(&file, config(&auth)).expect("rewrite the config");
+    porter.signal("HUP");
+    // Opening the FIFO to write returns once porter opened it to read: the
+    // reload is under way, and its read waits while this end stays open.
+    let (opened, open) = mpsc::channel();
+    std::thread::spawn(move || opened.send(std::fs::OpenOptions::new().write(true).open(fifo)));
+    let writer = open.recv_timeout(SAFETY).expect("porter opens the FIFO").expect("open the FIFO");
+    porter.signal("TERM");
+    assert!(porter.wait_exit_within_safety().success(), "porter drains and exits");
+    drop(writer);
+}
+
+/// A listener moved to the same port on another address (`127.0.0.1:P` to
+/// `0.0.0.0:P`): the old socket closes before the new one binds, so the
+/// reload applies (there is a short gap while neither listens); a second
+/// reload moving it back applies too.
+#[test]
+fn a_listener_moves_to_another_address_on_its_port() {
+    let s = Scratch::new("reload-move");
+    s.write("www/files/a.txt", "a");
+    let file = s.write("porter.toml", config(ONE_HOST));
+    let porter = start(&file);
+    let port = porter.addr.port();
+    let moved = config(ONE_HOST).replace("address = \"127.0.0.1:0\"", &format!("address = \"0.0.0.0:{port}\""));
+    let lines = reload(&porter, &file, &moved);
+    let last = lines.last().expect("a line");
+    assert!(last.contains("SIGHUP: reloaded") && last.contains(&format!("0.0.0.0:{port}")), "{lines:?}");
+    assert_eq!(get(porter.addr, "a.test", "/"), (200, "first".into()));
+    let back = config(ONE_HOST).replace("address = \"127.0.0.1:0\"", &format!("address = \"127.0.0.1:{port}\""));
+    let lines = reload(&porter, &file, &back);
+    let last = lines.last().expect("a line");
+    assert!(last.contains("SIGHUP: reloaded") && last.contains(&format!("127.0.0.1:{port}")), "{lines:?}");
+    assert_eq!(get(porter.addr, "a.test", "/"), (200, "first".into()));
 }

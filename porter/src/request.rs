@@ -4,9 +4,10 @@
 //! buffer (no copy); method, target and headers are index spans into it, so a
 //! request is `'static` and `Send`, and can be queued or moved to another thread.
 
+use std::any::Any;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 
@@ -39,6 +40,8 @@ pub struct Request {
     /// Handed to a handler off the loop (after a costly check): a deferral
     /// made now holds its answer until the handler call returns.
     off_loop: bool,
+    /// What the handler keeps with the request between its calls ([`Request::keep`]).
+    kept: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 /// A handler that panics drops its request as the panic unwinds: the
@@ -51,7 +54,8 @@ impl Drop for Request {
 
 impl Request {
     pub(crate) fn new(head: Bytes, parsed: ParsedHead, ends: Endpoints, origin: Origin) -> Self {
-        Request { head, parsed, body: Bytes::new(), params: Vec::new(), ends, origin, stream: None, off_loop: false }
+        let (body, params, kept) = (Bytes::new(), Vec::new(), OnceLock::new());
+        Request { head, parsed, body, params, ends, origin, stream: None, off_loop: false, kept }
     }
 
     /// Answers this request later, from any thread: return the [`Reply`] from the
@@ -84,6 +88,29 @@ impl Request {
     /// `Connection: close` whatever the handler does.
     pub fn is_draining(&self) -> bool {
         self.origin.remote.is_draining()
+    }
+
+    /// Keeps `value` with this request until [`Request::take_kept`]: for a
+    /// handler to carry what it decided in
+    /// [`Handler::before_body`](crate::Handler::before_body), which sees only
+    /// `&Request`, over to its [`Handler::handle`](crate::Handler::handle) of
+    /// the same request (e.g. the configuration it checked the head against).
+    /// One value per request: returns false, dropping `value`, when one is
+    /// kept already.
+    pub fn keep<T: Any + Send + Sync>(&self, value: Arc<T>) -> bool {
+        self.kept.set(value).is_ok()
+    }
+
+    /// Takes back the value [`Request::keep`] kept, if it is a `T` (another
+    /// type stays kept).
+    pub fn take_kept<T: Any + Send + Sync>(&mut self) -> Option<Arc<T>> {
+        match self.kept.take()?.downcast::<T>() {
+            Ok(value) => Some(value),
+            Err(other) => {
+                let _ = self.kept.set(other);
+                None
+            }
+        }
     }
 
     /// Marks the request as handled off the loop, answering in the place of

@@ -32,6 +32,7 @@
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -86,8 +87,9 @@ pub struct ServerHandle {
 pub struct ShutdownHandle {
     remotes: Arc<[Arc<Remote>]>,
     live: Arc<Mutex<Live>>,
-    /// The lame-duck period before a graceful shutdown stops accepting.
-    delay: Duration,
+    /// The lame-duck period before a graceful shutdown stops accepting, in
+    /// nanoseconds (changeable: [`ShutdownHandle::set_shutdown_delay`]).
+    delay: Arc<AtomicU64>,
 }
 
 /// What the handle knows of a server's changeable parts.
@@ -116,12 +118,23 @@ impl ShutdownHandle {
     /// workers end by then.
     pub fn shutdown(&self, grace: Duration) {
         self.live().ending = true;
-        let stop_at = crate::limits::deadline_after(Instant::now(), self.delay);
+        let stop_at = crate::limits::deadline_after(Instant::now(), self.shutdown_delay());
         let deadline = crate::limits::deadline_after(stop_at, grace);
         for remote in self.remotes.iter() {
             remote.set_draining();
             remote.send(Message::Shutdown { stop_at, deadline });
         }
+    }
+
+    /// The lame-duck period the next [`ShutdownHandle::shutdown`] begins with.
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_nanos(self.delay.load(Ordering::Relaxed))
+    }
+
+    /// Changes the lame-duck period (see [`ServerBuilder::shutdown_delay`])
+    /// of a shutdown that has not begun yet, as a config reload needs.
+    pub fn set_shutdown_delay(&self, delay: Duration) {
+        self.delay.store(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Stops every worker at once: open connections are closed, pending
@@ -150,8 +163,10 @@ impl ShutdownHandle {
 
     /// Opens a listener on the running server, every worker accepting on it;
     /// or, when the server listens on `addr` already, changes how that
-    /// listener speaks (its TLS certificates, the PROXY protocol) to the
-    /// connections it accepts from now on; those accepted before keep theirs.
+    /// listener speaks: the PROXY protocol, for the connections it accepts
+    /// from now on; its TLS certificates, for every handshake from now on, so
+    /// a connection accepted before whose client has not sent its ClientHello
+    /// yet gets the new ones too (one whose handshake is done keeps its own).
     /// Returns the address (port 0 gives a free port, as in
     /// [`ServerBuilder::listen`]). Fails when the port cannot be bound, the
     /// TLS configuration cannot be built, or a shutdown began.
@@ -190,15 +205,32 @@ impl ShutdownHandle {
 
     /// Closes the listener on `addr`: the connections waiting to be accepted
     /// are accepted first, and every connection accepted there carries on.
-    /// Fails with `NotFound` when the server does not listen on `addr`.
+    /// Returns once every worker has closed its socket, so the address can be
+    /// bound again at once (or once the server is ending: a worker that has
+    /// stopped closes nothing more). Fails with `NotFound` when the server
+    /// does not listen on `addr`.
     pub fn stop_listening(&self, addr: SocketAddr) -> io::Result<()> {
-        let mut live = self.live();
-        let Some(at) = live.listeners.iter().position(|(a, _)| *a == addr) else {
-            return Err(io::Error::new(io::ErrorKind::NotFound, format!("not listening on {addr}")));
-        };
-        live.listeners.remove(at);
-        for remote in self.remotes.iter() {
-            remote.send(Message::RemoveListener { addr });
+        let (done, closed) = std::sync::mpsc::channel();
+        {
+            let mut live = self.live();
+            let Some(at) = live.listeners.iter().position(|(a, _)| *a == addr) else {
+                return Err(io::Error::new(io::ErrorKind::NotFound, format!("not listening on {addr}")));
+            };
+            live.listeners.remove(at);
+            for remote in self.remotes.iter() {
+                remote.send(Message::RemoveListener { addr, done: done.clone() });
+            }
+        }
+        drop(done);
+        let mut waiting = self.remotes.len();
+        while waiting > 0 {
+            // A worker's loop takes its inbox at its next turn, at once when idle;
+            // one that has stopped never will, so the wait ends with the server.
+            match closed.recv_timeout(Duration::from_millis(50)) {
+                Ok(()) => waiting -= 1,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) if !self.live().ending => {}
+                Err(_) => break,
+            }
         }
         Ok(())
     }
@@ -265,9 +297,10 @@ impl Server {
         self.config.connection_cap
     }
 
-    /// The lame-duck period set with [`ServerBuilder::shutdown_delay`].
+    /// The lame-duck period set with [`ServerBuilder::shutdown_delay`] (or
+    /// changed since, [`ShutdownHandle::set_shutdown_delay`]).
     pub fn shutdown_delay(&self) -> Duration {
-        self.shutdown.delay
+        self.shutdown.shutdown_delay()
     }
 
     /// A handle that stops this server from another thread, also while
@@ -557,7 +590,8 @@ impl ServerBuilder {
         let listeners = workers.first().into_iter().flatten().map(|l| (l.addr, l.options.clone())).collect();
         let live = Live { listeners, access_log, metrics: self.metrics, ending: false };
         let shutdown =
-            ShutdownHandle { remotes: remotes.into(), live: Arc::new(Mutex::new(live)), delay: self.shutdown_delay };
+            ShutdownHandle { remotes: remotes.into(), live: Arc::new(Mutex::new(live)), delay: Arc::default() };
+        shutdown.set_shutdown_delay(self.shutdown_delay);
         Ok(Server { workers, addrs, config: Arc::new(config), observe, shutdown })
     }
 

@@ -280,7 +280,16 @@ pub fn server(path: &Path, args: &crate::args::Args) -> Result<(porter::Server, 
     let server = builder.build(site.clone()).map_err(|e| e.to_string())?;
     let bound = apply::bound(&config, server.local_addrs());
     let control = server.shutdown_handle();
-    let reloader = crate::reload::Reloader { config, bound, site, metrics, control, access_log: args.access_log() };
+    let reloader = crate::reload::Reloader {
+        built: crate::reload::Fixed::of(&config),
+        config,
+        bound,
+        site,
+        metrics,
+        control,
+        access_log: args.access_log(),
+        drain_delay: std::time::Duration::from_secs(args.drain_delay),
+    };
     Ok((server, reloader))
 }
 

@@ -59,8 +59,9 @@ pub fn read(text: &str, diags: &mut Diagnostics) -> Option<RawConfig> {
 ///
 /// serde stops at a table's first problem; to report them all, the field at
 /// fault is taken out and the table read again, until it reads or a problem
-/// is not one field's (a missing field). Only unknown fields leave a value
-/// whose meaning is whole: otherwise the table gives `None`, so that later
+/// is not one field's (a missing field); a problem inside a nested table takes
+/// out the field of that table. Only unknown fields leave a value whose
+/// meaning is whole: otherwise the table gives `None`, so that later
 /// checks do not report the field taken out as missing.
 fn section<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, diags: &mut Diagnostics) -> Option<T> {
     let span = value.span();
@@ -81,15 +82,29 @@ fn section<T: DeserializeOwned>(value: Spanned<DeValue<'_>>, diags: &mut Diagnos
             return None; // reported already, as the bad value it was
         }
         diags.toml(&error, Some(span.clone()));
-        let at = error.span().map(|s| s.start);
-        let fault = table
-            .iter()
-            .find(|(key, value)| at.is_some_and(|at| key.span().contains(&at) || value.span().contains(&at)));
-        let key = fault.map(|(key, _)| key.get_ref().to_string())?;
-        whole &= message.starts_with("unknown field");
-        table.remove(key.as_str());
+        let (key, on_key) = take_out(&mut table, error.span()?.start)?;
+        whole &= on_key && message.starts_with("unknown field");
         taken_out.push(key);
     }
+}
+
+/// Takes out of `table` the innermost entry whose key or value holds the
+/// offset `at`, looking into tables nested in it (`limits = { ... }`), so that
+/// an unknown field inside an inline table takes out that field, not the
+/// table. Returns its key and whether `at` is on the key itself (an unknown
+/// field is reported there; a bad value, on the value).
+fn take_out(table: &mut DeTable<'_>, at: usize) -> Option<(String, bool)> {
+    let (key, on_key) = table.iter().find_map(|(key, value)| {
+        let on_key = key.span().contains(&at);
+        (on_key || value.span().contains(&at)).then(|| (key.get_ref().to_string(), on_key))
+    })?;
+    if let (false, Some(DeValue::Table(inner))) = (on_key, table.get_mut(key.as_str()).map(Spanned::get_mut)) {
+        if let Some(found) = take_out(inner, at) {
+            return Some(found);
+        }
+    }
+    table.remove(key.as_str());
+    Some((key, on_key))
 }
 
 /// Like [`section`], keeping the value's span.

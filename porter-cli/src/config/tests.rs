@@ -196,6 +196,29 @@ fn every_problem_of_one_table_is_reported() {
     );
 }
 
+/// An unknown field inside an inline table is that field's one error: the
+/// table keeps its other fields (no false "missing" or "needs" error after
+/// it), and every unknown field of the inner table is reported.
+#[test]
+fn unknown_fields_inside_an_inline_table() {
+    let s = Scratch::new("inline");
+    let text = with_listen(
+        "[[host]]\nnames = [\"a.test\"]\nlimits = { colour = 1, shape = 2 }\n[[host.location]]\npath = \"/\"\nstatus = { code = 200, colour = 1 }\n",
+    );
+    let limits = "`max_connections`";
+    let errors = s.errors(&text);
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("p.toml:5:12: unknown field `colour`, ") && errors[0].contains(limits),
+        "{errors:#?}"
+    );
+    assert!(errors[1].starts_with("p.toml:5:24: unknown field `shape`, ") && errors[1].contains(limits), "{errors:#?}");
+    assert_eq!(
+        errors[2],
+        "p.toml:8:24: unknown field `colour`, expected one of `code`, `body`, `content_type`, `health`"
+    );
+}
+
 #[test]
 fn location_kinds() {
     let s = Scratch::new("kinds");
@@ -326,8 +349,10 @@ tls = { cert = "missing.pem", key = "missing.key" }
 names = ["a.test"]
 "#;
     let errors = s.errors(text);
-    // Within one inline table serde stops at the first bad value (in key order).
-    assert_eq!(errors[0], "p.toml:3:45: a duration needs a unit: write \"30s\" or \"30ms\"", "{errors:?}");
+    // Each bad value of an inline table (the one at fault is taken out and the table read again).
+    assert_eq!(errors[0], "p.toml:3:23: unknown size unit `MB` (use B, KiB, MiB or GiB)", "{errors:?}");
+    assert_eq!(errors[1], "p.toml:3:45: a duration needs a unit: write \"30s\" or \"30ms\"", "{errors:?}");
+    let errors = &errors[1..];
     let rest: Vec<&str> = errors[1..].iter().map(|e| e.split(": ").take(2).collect::<Vec<_>>()[0]).collect();
     assert_eq!(
         rest,

@@ -387,6 +387,7 @@ impl<T: Transport> Conn<T> {
         let meta = ReplyMeta {
             is_head: request.is_head,
             log: request.log.clone(),
+            log_missed: request.log_missed,
             started: request.started,
             ..ReplyMeta::for_error()
         };

@@ -280,7 +280,8 @@ impl<T: Transport> Conn<T> {
     /// Records a request that got no byte of a reply: access-log line and
     /// metrics, with `status` and no body.
     fn record_cut(observer: &Observer, peer: Option<SocketAddr>, status: u16, meta: queue::ReplyMeta) {
-        let done = Finished { status, body_bytes: 0, started: meta.started, log: meta.log };
+        let done =
+            Finished { status, body_bytes: 0, started: meta.started, log: meta.log, log_missed: meta.log_missed };
         observer.on_reply(&done, peer);
     }
 

@@ -269,7 +269,8 @@ impl Output {
     pub(crate) fn push_unanswered(&mut self, meta: ReplyMeta, status: u16) {
         let at = self.position();
         let extent = Extent { start: at, body: at, payload: 0 };
-        let done = Finished { status, body_bytes: 0, started: meta.started, log: meta.log };
+        let done =
+            Finished { status, body_bytes: 0, started: meta.started, log: meta.log, log_missed: meta.log_missed };
         self.finished.push_back(Unwritten { end: at, extent, done });
     }
 
@@ -418,7 +419,13 @@ impl InFlight {
     /// (taken once: the request's log fields move into it).
     fn take_record(&mut self) -> Finished {
         let (started, log) = (self.meta.started, self.meta.log.take());
-        Finished { status: self.status, body_bytes: self.extent.payload, started, log }
+        Finished {
+            status: self.status,
+            body_bytes: self.extent.payload,
+            started,
+            log,
+            log_missed: self.meta.log_missed,
+        }
     }
 }
 

@@ -27,6 +27,10 @@ pub(crate) struct ReplyMeta {
     pub(crate) keep_alive_10: bool,
     /// For the access log: the request line and the fields it shows.
     pub(crate) log: Option<LogInfo>,
+    /// The request came in while no access log was kept, so `log` was not
+    /// collected: its reply is counted but gets no line (a log switched on
+    /// while it was under way), rather than a line of `-` fields.
+    pub(crate) log_missed: bool,
     /// For the access log and metrics: when the head came in.
     pub(crate) started: Option<Instant>,
     /// The request's sequence number on its connection.
@@ -38,13 +42,15 @@ impl ReplyMeta {
     /// in) when the server keeps an access log or metrics.
     pub(crate) fn of(req: &Request, seq: u64, observe: Option<(&Observer, Instant)>) -> Self {
         let parsed = req.parsed();
+        let wants_log = observe.is_some_and(|(o, _)| o.wants_log_info());
         ReplyMeta {
             is_head: req.is_head(),
             version: parsed.version,
             close: !parsed.keep_alive,
             keep_alive_10: parsed.keep_alive && parsed.version == Version::Http10,
             seq,
-            log: observe.filter(|(o, _)| o.wants_log_info()).map(|_| log_info(req)),
+            log: wants_log.then(|| log_info(req)),
+            log_missed: !wants_log,
             started: observe.map(|(_, now)| now),
         }
     }
@@ -76,6 +82,7 @@ impl ReplyMeta {
             close: true,
             keep_alive_10: false,
             log: None,
+            log_missed: false,
             started: None,
             seq: u64::MAX,
         }

@@ -309,7 +309,10 @@ impl EventLoop {
                 Message::Shutdown { stop_at, deadline } => self.begin_shutdown(stop_at, deadline),
                 Message::AddListener(listener) => self.add_listener(listener),
                 Message::SetListenOptions { addr, options } => self.set_listen_options(addr, options),
-                Message::RemoveListener { addr } => self.remove_listener(addr),
+                Message::RemoveListener { addr, done } => {
+                    self.remove_listener(addr);
+                    let _ = done.send(());
+                }
                 Message::SetAccessLog(log) => self.set_access_log(log),
             }
         }

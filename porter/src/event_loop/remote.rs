@@ -35,8 +35,8 @@ pub(crate) enum Message {
     AddListener(Listener),
     /// Speak to connections accepted on `addr` from now on this way.
     SetListenOptions { addr: SocketAddr, options: Resolved },
-    /// Stop accepting on `addr` and close its socket.
-    RemoveListener { addr: SocketAddr },
+    /// Stop accepting on `addr` and close its socket; then say so on `done`.
+    RemoveListener { addr: SocketAddr, done: std::sync::mpsc::Sender<()> },
     /// Log to this access log from now on (`None`: no access log).
     SetAccessLog(Option<Arc<LogShared>>),
 }

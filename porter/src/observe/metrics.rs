@@ -120,7 +120,37 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 struct Registry {
     workers: Mutex<Vec<Arc<WorkerCounters>>>,
-    log_drops: Mutex<Vec<Arc<AtomicU64>>>,
+    log_drops: Mutex<LogDrops>,
+}
+
+/// The dropped-line counts of every access log the metrics were tied to.
+#[derive(Debug, Default)]
+struct LogDrops {
+    /// Lines dropped by access logs that have ended (replaced, then closed).
+    ended: u64,
+    /// The counters of the logs still in use (each shared with its log).
+    open: Vec<Arc<AtomicU64>>,
+}
+
+impl LogDrops {
+    /// Folds the count of every log that has ended (nothing else holds its
+    /// counter: the count is final) into `ended`, so that a server whose log
+    /// is replaced again and again keeps no counter per replacement.
+    fn fold_ended(&mut self) {
+        let ended = &mut self.ended;
+        self.open.retain(|dropped| {
+            let gone = Arc::strong_count(dropped) == 1;
+            if gone {
+                *ended += dropped.load(Ordering::Relaxed);
+            }
+            !gone
+        });
+    }
+
+    fn total(&mut self) -> u64 {
+        self.fold_ended();
+        self.ended + self.open.iter().map(|d| d.load(Ordering::Relaxed)).sum::<u64>()
+    }
 }
 
 /// The sums of every worker's counters at one scrape.
@@ -151,7 +181,9 @@ impl Metrics {
 
     /// Shows an access log's dropped-line count.
     pub(crate) fn watch_log_drops(&self, dropped: Arc<AtomicU64>) {
-        lock(&self.registry.log_drops).push(dropped);
+        let mut drops = lock(&self.registry.log_drops);
+        drops.fold_ended();
+        drops.open.push(dropped);
     }
 
     fn totals(&self) -> Totals {
@@ -169,7 +201,7 @@ impl Metrics {
             t.accepted += w.accepted.get();
             t.duration_nanos += w.duration_nanos.get();
         }
-        t.dropped_lines = lock(&self.registry.log_drops).iter().map(|d| d.load(Ordering::Relaxed)).sum();
+        t.dropped_lines = lock(&self.registry.log_drops).total();
         t
     }
 
@@ -231,6 +263,24 @@ impl Handler for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A replaced log's count stays in the total once the log has ended, and
+    /// its counter is let go: one entry per log in use, not per replacement.
+    #[test]
+    fn ended_logs_fold_their_dropped_lines_into_the_total() {
+        let m = Metrics::new();
+        let mut in_use = Arc::new(AtomicU64::new(0));
+        for n in 1..=5 {
+            in_use.fetch_add(n, Ordering::Relaxed);
+            m.watch_log_drops(in_use.clone());
+            // Replaced: the old log ends (its counter dropped), a new one begins.
+            in_use = Arc::new(AtomicU64::new(0));
+        }
+        m.watch_log_drops(in_use.clone());
+        in_use.fetch_add(100, Ordering::Relaxed);
+        assert!(m.render().contains("porter_access_log_dropped_lines_total 115"), "{}", m.render());
+        assert_eq!(lock(&m.registry.log_drops).open.len(), 1, "only the log in use is watched");
+    }
 
     #[test]
     fn buckets_are_cumulative_and_count_matches_inf() {

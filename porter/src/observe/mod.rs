@@ -76,6 +76,8 @@ pub(crate) struct Finished {
     /// When its request's head came in (`None`: a refusal before any head).
     pub(crate) started: Option<Instant>,
     pub(crate) log: Option<LogInfo>,
+    /// Its request came in before the access log was switched on: no line.
+    pub(crate) log_missed: bool,
 }
 
 /// One worker's observer: its counters and its log buffer.
@@ -138,7 +140,7 @@ impl Observer {
             m.on_reply(done.status, done.body_bytes, duration);
         }
         let Some(log) = &self.log else { return };
-        if !log.shared.is_enabled() {
+        if done.log_missed || !log.shared.is_enabled() {
             return;
         }
         let request = done.log.as_ref().map(|i| RequestFields {
