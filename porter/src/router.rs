@@ -20,7 +20,7 @@
 
 use std::sync::Arc;
 
-use crate::handler::{Handler, Reply, ReplyKind};
+use crate::handler::{BodyLimit, Handler, Reply, ReplyKind};
 use crate::proto::parse::Span;
 use crate::request::Request;
 use crate::response::Response;
@@ -165,11 +165,11 @@ impl Handler for Router {
         }
     }
 
-    fn streams_body(&self, request: &Request) -> bool {
+    fn streams_body(&self, request: &Request) -> Option<BodyLimit> {
         match (self.lookup(request), &self.fallback) {
             (Lookup::Found(route, _), _) => route.handler.streams_body(request),
             (Lookup::NotFound, Some(fallback)) => fallback.streams_body(request),
-            _ => false,
+            _ => None,
         }
     }
 

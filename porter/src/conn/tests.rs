@@ -381,8 +381,8 @@ fn a_streaming_handler_that_does_not_read_stops_the_socket_reads() {
             std::mem::forget(responder); // never answers within this test
             reply
         }
-        fn streams_body(&self, _req: &Request) -> bool {
-            true
+        fn streams_body(&self, _req: &Request) -> Option<crate::BodyLimit> {
+            Some(crate::BodyLimit::Server)
         }
     }
     let handler = Parks(Mutex::new(Vec::new()));
