@@ -17,14 +17,11 @@ use crate::guard::{self, RequestId};
 use crate::handler::{BodyLimit, Reply, ReplyKind};
 use crate::observe::LogInfo;
 use crate::proto::body::Decoder;
-use crate::proto::parse::{BodyKind, ParseError};
+use crate::proto::parse::{BodyKind, ParseError, RequestLine};
 use crate::request::{Endpoints, Request};
 use crate::responder::Origin;
 use crate::response::Response;
 use crate::upload::{self, PipeWriter};
-
-/// Why a body over `max_body` is refused (the 413's body, a streaming reader's error).
-const BODY_TOO_LARGE: &str = "request body larger than the server accepts";
 
 /// What the connection is reading.
 pub(crate) enum Reading {
@@ -142,7 +139,7 @@ impl<T: Transport> Conn<T> {
         if too_large {
             // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
             // before reading any of it (a streaming handler's too).
-            return self.reject_request(413, BODY_TOO_LARGE, &meta);
+            return self.reject_request(413, Response::BODY_TOO_LARGE, &meta);
         }
         // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
         // only if the client is still waiting for it (no body bytes yet).
@@ -221,7 +218,7 @@ impl<T: Transport> Conn<T> {
             if state.received > state.sink.max_body(ctx.limits.max_body) {
                 // RFC 9110 §15.5.14; a chunked body has no announced length to check
                 // earlier. A streaming handler's reader fails and the connection closes.
-                self.fail_body(413, BODY_TOO_LARGE);
+                self.fail_body(413, Response::BODY_TOO_LARGE);
                 return false;
             }
             state.sink.take(&mut self.rbuf, step.data, step.consumed);
@@ -346,18 +343,23 @@ impl<T: Transport> Conn<T> {
         self.reject_with(Response::error(status), ReplyMeta::for_error());
     }
 
-    /// Refuses a head that could not be parsed, saying why. The access log
-    /// keeps its request line when that much was valid.
+    /// Refuses a head that could not be parsed, saying why. When its request
+    /// line was valid, the reply follows it (a refused HEAD gets no body, RFC
+    /// 9110 §9.3.2) and the access log keeps it.
     fn refuse_head(&mut self, ctx: &Ctx<'_>, error: ParseError) {
-        let wants_log = ctx.observe.is_some_and(|o| o.wants_log_info());
-        let log = wants_log.then(|| self.refused_request_line()).flatten();
-        let meta = ReplyMeta { log, ..ReplyMeta::for_error() };
+        let mut meta = ReplyMeta::for_error();
+        if let Some(line) = self.head_scan.request_line(&self.rbuf) {
+            meta.is_head = line.method.get(&self.rbuf) == b"HEAD";
+            meta.version = line.version;
+            let wants_log = ctx.observe.is_some_and(|o| o.wants_log_info());
+            meta.log = wants_log.then(|| self.log_info_of(line)).flatten();
+        }
         self.reject_with(Response::error_because(error.status(), error.reason()), meta);
     }
 
-    /// The valid request line of the refused head at the front of `rbuf`, for the log.
-    fn refused_request_line(&self) -> Option<LogInfo> {
-        let line = self.head_scan.request_line(&self.rbuf)?;
+    /// The access log's view of `line`, the valid request line of the refused
+    /// head at the front of `rbuf`.
+    fn log_info_of(&self, line: RequestLine) -> Option<LogInfo> {
         // The spans index the buffer's start; the log needs no more than the target.
         let head = Bytes::copy_from_slice(self.rbuf.get(..line.target.end as usize)?);
         Some(LogInfo {
