@@ -167,7 +167,10 @@ impl HeadScan {
         let Some(lines) = buf.get(from..self.line_start).filter(|lines| !lines.is_empty()) else {
             return Scanned::Incomplete;
         };
-        if let Some(error) = field_lines_fault(lines, limits.max_headers.saturating_sub(judged_count)) {
+        // As many slots as new lines, or fewer if fewer are allowed: a large
+        // max_headers costs nothing per read.
+        let slots = limits.max_headers.saturating_sub(judged_count).min(self.field_lines.saturating_sub(judged_count));
+        if let Some(error) = field_lines_fault(lines, slots) {
             self.cut = Some((self.line_start, error));
             return Scanned::Cut(self.line_start, error);
         }
