@@ -49,6 +49,10 @@ CONNS = [
     b"GET /s HTTP/1.0\r\n\r\n",
     b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\nHost: a\r\n\r\n",
     GET * 10,
+    # Streamed uploads: /u under max_body, /v under its own 100 bytes.
+    b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" + GET,
+    b"POST /v HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n96\r\n" + b"x" * 150 + b"\r\n0\r\n\r\n",
+    b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n",
 ]
 
 V2_SIG = b"\r\n\r\n\x00\r\nQUIT\n"

@@ -189,8 +189,8 @@ impl Handler for CHandler {
         request.into_reply().unwrap_or_else(|| Response::error(500).into())
     }
 
-    fn streams_body(&self, _request: &Request) -> bool {
-        self.streams
+    fn streams_body(&self, _request: &Request) -> Option<porter::BodyLimit> {
+        self.streams.then_some(porter::BodyLimit::Server)
     }
 }
 

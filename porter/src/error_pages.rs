@@ -80,7 +80,7 @@ impl<H: Handler> Handler for ErrorPages<H> {
         self.inner.before_body(request).map(|response| restyle(&self.pages, response))
     }
 
-    fn streams_body(&self, request: &Request) -> bool {
+    fn streams_body(&self, request: &Request) -> Option<crate::BodyLimit> {
         self.inner.streams_body(request)
     }
 }

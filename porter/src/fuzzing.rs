@@ -10,16 +10,22 @@
 //!   and the verdict does not depend on where the input is cut (a prefix of a
 //!   complete head is incomplete; a prefix of a bad head is incomplete or fails
 //!   with the same status), nor on the reads it arrives in (one `HeadScan` fed
-//!   pieces decides as one call does).
+//!   pieces, or a byte at a time, decides as one call does). And a reference
+//!   from outside the scanner: a head porter accepts is one `httparse` accepts,
+//!   alike, and complete lines `httparse` refuses are refused, not waited on.
 //! - [`fuzz_chunked`]: the chunked (and length) body decoder over arbitrary bytes
 //!   cut into arbitrary pieces. `consumed` never exceeds the input, data lies in
 //!   the consumed part, non-empty input always makes progress, and the outcome
 //!   (data, bytes consumed, end or error) is the same however the input is cut.
 //! - [`fuzz_conn`]: the whole connection state machine over the scripted
-//!   transport (`conn::script::run_script`). Replies come back in request order
-//!   (the handler numbers them), every request the handler saw is answered, a
-//!   porter error or `Connection: close` reply is the last thing written, the
-//!   output parses as HTTP/1.1 responses, and buffers stay bounded.
+//!   transport (`conn::script::run_script_with`). Replies come back in request
+//!   order (the handler numbers them), every request the handler saw is
+//!   answered (but a streamed upload whose body never ended), a porter error or
+//!   `Connection: close` reply is the last thing written, the output parses as
+//!   HTTP/1.1 responses, and buffers stay bounded. Uploads to `/u…` and `/v…`
+//!   stream (`/v…` under its own 100-byte limit): the harness drains their
+//!   readers between turns, so a 413 before streaming, a reader failing mid-body
+//!   and `100 Continue` on the first read are fuzzed too.
 //! - [`fuzz_proxy`]: the PROXY protocol v1/v2 decoder (`proto::proxy::decode`).
 //!   A decoded header lies in the input and within its bound, and every prefix
 //!   of the input is either still undecided or decides exactly as the whole.
@@ -29,18 +35,20 @@
 //! those sizes (cycled; 0 means "the rest at once"), then the payload. A seed of
 //! `[0, 0]` followed by a request is the request delivered in one read.
 
-use std::io::Read;
+use std::io::{ErrorKind, Read};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::conn::script::run_script;
-use crate::handler::{Handler, Reply};
+use crate::conn::script::run_script_with;
+use crate::handler::{BodyLimit, Handler, Reply};
 use crate::limits::Limits;
 use crate::proto::body::{ChunkedLimits, Decoder};
 use crate::proto::parse::{
     is_tchar, parse_head, BodyKind, HeadLimits, HeadScan, ParseError, ParsedHead, TargetForm, Version,
 };
 use crate::request::Request;
+use crate::responder::Responder;
 use crate::response::{Body, Response};
+use crate::upload::BodyReader;
 
 // ---------------------------------------------------------------------------
 // (a) the head parser
@@ -62,6 +70,33 @@ pub fn fuzz_head(data: &[u8]) {
     }
     let piece = 1 + usize::from(selector >> 2);
     assert_eq!(scan_in_pieces(input, piece, &limits), verdict, "a scan fed {piece}-byte pieces decides otherwise");
+    assert_eq!(scan_in_pieces(input, 1, &limits), verdict, "a scan fed a byte at a time decides otherwise");
+    check_against_httparse(input, &verdict, &limits);
+}
+
+/// porter's verdict against `httparse`'s own, where both decide: a head porter
+/// accepts is one `httparse` accepts with the same length, method, target and
+/// field count; and when `httparse` refuses the complete lines of the input,
+/// porter has refused them too rather than waiting for more bytes (it may
+/// refuse more: porter is the stricter).
+fn check_against_httparse(input: &[u8], verdict: &Result<Option<ParsedHead>, ParseError>, limits: &HeadLimits) {
+    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut request = httparse::Request::new(&mut slots);
+    match verdict {
+        Ok(Some(head)) => {
+            let status = request.parse(input);
+            assert_eq!(status, Ok(httparse::Status::Complete(head.len)), "httparse on a head porter accepted");
+            assert_eq!(request.method.map(str::as_bytes), Some(head.method.get(input)), "method");
+            assert_eq!(request.path.map(str::as_bytes), Some(head.target.get(input)), "target");
+            assert_eq!(request.headers.len(), head.headers.len(), "field count");
+        }
+        Ok(None) => {
+            let lines_end = input.windows(2).rposition(|w| w == b"\r\n").map_or(0, |at| at + 2);
+            let status = request.parse(input.get(..lines_end).unwrap_or_default());
+            assert!(status.is_ok(), "porter waits on complete lines httparse refuses: {status:?}");
+        }
+        Err(_) => {}
+    }
 }
 
 /// What one [`HeadScan`] says when `input` arrives in `piece`-byte reads, as on
@@ -250,7 +285,7 @@ pub fn fuzz_conn(data: &[u8]) {
     let write_cap = [None, Some(4093), Some(7), None][usize::from(selector >> 1 & 3)];
     let pieces = cut(payload, &sizes);
     let handler = Numbering::default();
-    let run = run_script(&handler, &limits, &pieces, write_cap);
+    let run = run_script_with(&handler, &limits, &pieces, write_cap, &|| handler.read_uploads());
     assert!(run.max_read_buffer <= limits.max_head + 64 * 1024, "read buffer {}", run.max_read_buffer);
     assert!(run.max_pending_output <= 64 * 1024 + BIG_REPLY + SLACK, "pending output {}", run.max_pending_output);
     assert!(run.max_queued <= limits.max_pipelined + 2, "{} replies queued", run.max_queued);
@@ -291,26 +326,64 @@ fn cut<'a>(payload: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
     pieces
 }
 
-/// One request the handler saw: its number and whether it was HEAD.
+/// One request the handler saw: whether it was HEAD, and for a streamed
+/// upload whether its body is still unfinished (it may then go unanswered).
 #[derive(Clone, Copy, Debug)]
 struct Event {
     is_head: bool,
+    unfinished_upload: bool,
+}
+
+/// A streamed upload being read: its number, reader, responder and bytes so far.
+struct Upload {
+    seq: usize,
+    reader: BodyReader,
+    responder: Responder,
+    received: usize,
 }
 
 /// A handler that numbers every request it sees (in `before_body` for early
 /// answers, in `handle` otherwise) and says the number in `X-Seq`. The path
 /// picks the reply: `/r…` refused before the body (403), `/c…` closes, `/s…`
-/// streams a body of unknown length, `/b…` is large, anything else is small.
+/// streams a body of unknown length, `/b…` is large, `/u…` and `/v…` stream
+/// the request body (`/v…` under its own 100-byte limit) and answer once it
+/// is read ([`Numbering::read_uploads`]), anything else is small.
 #[derive(Default)]
 struct Numbering {
     events: Arc<Mutex<Vec<Event>>>,
+    uploads: Mutex<Vec<Upload>>,
 }
 
 impl Numbering {
     fn next(&self, request: &Request) -> usize {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        events.push(Event { is_head: request.is_head() });
+        let unfinished_upload = self.streams_body(request).is_some();
+        events.push(Event { is_head: request.is_head(), unfinished_upload });
         events.len() - 1
+    }
+
+    /// Reads what arrived for each streamed upload, as the handler's thread
+    /// would, and answers those whose body ended (`N bytes`) or failed (413 when
+    /// too large, else 400).
+    fn read_uploads(&self) {
+        let mut uploads = self.uploads.lock().unwrap_or_else(PoisonError::into_inner);
+        for mut upload in std::mem::take(&mut *uploads) {
+            let response = match upload.reader.take_arrived() {
+                Ok((n, false)) => {
+                    upload.received += n;
+                    uploads.push(upload);
+                    continue;
+                }
+                Ok((n, true)) => Response::new(200).body(format!("seq {} {}", upload.seq, upload.received + n)),
+                Err(e) if e.kind() == ErrorKind::FileTooLarge => Response::new(413),
+                Err(_) => Response::new(400),
+            };
+            let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(event) = events.get_mut(upload.seq) {
+                event.unfinished_upload = false;
+            }
+            upload.responder.respond(response.header("X-Seq", upload.seq.to_string()));
+        }
     }
 }
 
@@ -323,8 +396,22 @@ impl Handler for Numbering {
         Some(Response::new(403).header("X-Seq", seq.to_string()))
     }
 
-    fn handle(&self, request: Request) -> Reply {
+    fn streams_body(&self, request: &Request) -> Option<BodyLimit> {
+        match request.path().get(..2) {
+            Some("/u") => Some(BodyLimit::Server),
+            Some("/v") => Some(BodyLimit::Bytes(100)),
+            _ => None,
+        }
+    }
+
+    fn handle(&self, mut request: Request) -> Reply {
         let seq = self.next(&request);
+        if self.streams_body(&request).is_some() {
+            let (reply, responder) = request.defer();
+            let upload = Upload { seq, reader: request.body_reader(), responder, received: 0 };
+            self.uploads.lock().unwrap_or_else(PoisonError::into_inner).push(upload);
+            return reply;
+        }
         let response = Response::new(200).header("X-Seq", seq.to_string());
         let path = request.path();
         let response = if path.starts_with("/c") {
@@ -372,7 +459,13 @@ fn check_replies(mut output: &[u8], events: &[Event]) {
             assert!(output.is_empty(), "{} bytes after a closing reply", output.len());
         }
     }
-    assert_eq!(next, events.len(), "requests the handler saw but never answered");
+    // Only a streamed upload whose body never ended may go unanswered, and
+    // after its body nothing more could be read.
+    let unanswered = events.get(next..).unwrap_or_default();
+    assert!(
+        unanswered.is_empty() || (unanswered.len() == 1 && unanswered.iter().all(|e| e.unfinished_upload)),
+        "requests the handler saw but never answered: {unanswered:?}"
+    );
 }
 
 /// Reads one response off the front of `output`.
@@ -445,6 +538,9 @@ mod tests {
     fn targets_accept_simple_inputs() {
         fuzz_head(b"\x00GET / HTTP/1.1\r\nHost: a\r\n\r\n");
         fuzz_head(b"\x01GET / HTTP/1.1\r\nHost: a\r\nX: \x00\r\n\r\n");
+        // Bad complete lines are refused, not waited on (httparse as reference).
+        fuzz_head(b"\x00GET / HTTP/2.0\r\n");
+        fuzz_head(b"\x01GET / HTTP/1.1\r\nBad Name: y\r\n");
         fuzz_chunked(&seeded(0, b"5\r\nhello\r\n0\r\nX: y\r\n\r\nGET"));
         fuzz_chunked(&seeded(0x41, b"5;a=\"b\"\r\nhel"));
         fuzz_proxy(b"\x00PROXY TCP4 192.0.2.1 192.0.2.2 5555 80\r\nGET");
@@ -456,5 +552,66 @@ mod tests {
         }
         fuzz_conn(&seeded(0, b"POST /r HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.0\r\n\r\n"));
         fuzz_conn(&[&[1u8, 2, 3, 5][..], b"GET /b HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\n\r\n"].concat());
+    }
+
+    /// The streaming routes reach the paths they are there for: a body read
+    /// whole (after `100 Continue`), a declared body over `max_body` refused
+    /// before streaming, a reader failing mid-body (too large, malformed), and
+    /// a body cut short by the client's EOF (its request left unanswered).
+    #[test]
+    fn uploads_stream_and_fail_as_they_should() {
+        let chunked = |path: &str, body: &str| {
+            format!("POST {path} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{body}").into_bytes()
+        };
+        let long_chunk = format!("96\r\n{}\r\n0\r\n\r\n", "x".repeat(150));
+        let rows: [(u8, Vec<u8>, &[&str]); 6] = [
+            (
+                0,
+                b"POST /u HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec(),
+                &["HTTP/1.1 100 Continue", "seq 0 5", "seq 1 0"],
+            ),
+            (1, b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 1025\r\n\r\n".to_vec(), &["HTTP/1.1 413 "]),
+            (0, chunked("/v", &long_chunk), &["HTTP/1.1 413 ", "X-Seq: 0"]),
+            (0, chunked("/u", &long_chunk), &["seq 0 150"]),
+            (0, chunked("/u", "zz\r\n"), &["HTTP/1.1 400 ", "X-Seq: 0"]),
+            (0, b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\nhalf".to_vec(), &[]),
+        ];
+        for (selector, request, wants) in rows {
+            let handler = Numbering::default();
+            let limits = conn_limits(selector);
+            // The head in one read, the rest in the next (a 100 is only sent
+            // while the client waits for it).
+            let head_end = crate::proto::parse::parse_head(&request, &limits.head_limits())
+                .ok()
+                .flatten()
+                .map_or(request.len(), |head| head.len);
+            let pieces: Vec<&[u8]> =
+                [&request[..head_end], &request[head_end..]].into_iter().filter(|p| !p.is_empty()).collect();
+            let run = run_script_with(&handler, &limits, &pieces, None, &|| handler.read_uploads());
+            let output = String::from_utf8_lossy(&run.output);
+            for want in wants {
+                assert!(output.contains(want), "{want:?} in {output:?}");
+            }
+            fuzz_conn(&seeded(selector, &request));
+            for split in [1u8, 7] {
+                fuzz_conn(&[&[selector, 1, split][..], &request].concat());
+            }
+        }
+    }
+
+    /// The committed seed corpus (`fuzz/seeds/<target>/`) replays cleanly.
+    #[test]
+    fn the_seed_corpus_replays() {
+        let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 4] =
+            [("head", fuzz_head), ("chunked", fuzz_chunked), ("conn", fuzz_conn), ("proxy", fuzz_proxy)];
+        for (target, run) in targets {
+            let files = std::fs::read_dir(seeds.join(target)).expect("the seed corpus");
+            for file in files {
+                let path = file.expect("a seed").path();
+                run(&std::fs::read(&path).expect("a readable seed"));
+            }
+        }
     }
 }

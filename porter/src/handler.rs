@@ -48,16 +48,29 @@ pub trait Handler: Send + Sync + 'static {
         None
     }
 
-    /// Return true to be called as soon as the head is parsed, with the body
+    /// Return `Some` to be called as soon as the head is parsed, with the body
     /// still arriving: read it with [`Request::body_reader`] (on another thread,
     /// after [`Request::defer`]). Bodies then pass through bounded memory.
-    /// `max_body` still applies: a larger announced length is refused with `413`
-    /// before the handler is called, and a chunked body growing past it fails
-    /// the reader and closes the connection. The default buffers the whole body
-    /// (up to `max_body`) before calling [`Handler::handle`].
-    fn streams_body(&self, _request: &Request) -> bool {
-        false
+    /// The [`BodyLimit`] still applies: a larger announced length is refused
+    /// with `413` before the handler is called, and a chunked body growing past
+    /// it fails the reader with [`std::io::ErrorKind::FileTooLarge`] and closes
+    /// the connection. The default (`None`) buffers the whole body (up to
+    /// `max_body`) before calling [`Handler::handle`].
+    fn streams_body(&self, _request: &Request) -> Option<BodyLimit> {
+        None
     }
+}
+
+/// The most body bytes a streaming handler takes (see [`Handler::streams_body`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BodyLimit {
+    /// The server's [`Limits::max_body`](crate::Limits::max_body).
+    #[default]
+    Server,
+    /// This many bytes (`u64::MAX`: any body), whatever `max_body` says: a large
+    /// upload route needs no large `max_body`, which every buffered route would
+    /// then hold in memory.
+    Bytes(u64),
 }
 
 /// Wraps a handler so that it streams request bodies (see [`Handler::streams_body`]).
@@ -80,24 +93,37 @@ pub trait Handler: Send + Sync + 'static {
 /// let app = Router::new().post("/upload", stream_body(count));
 /// ```
 pub fn stream_body<H: Handler>(handler: H) -> StreamBody<H> {
-    StreamBody(handler)
+    StreamBody { handler, limit: BodyLimit::Server }
 }
 
 /// A handler that streams request bodies; made by [`stream_body`].
 #[derive(Debug)]
-pub struct StreamBody<H>(H);
+pub struct StreamBody<H> {
+    handler: H,
+    limit: BodyLimit,
+}
+
+impl<H> StreamBody<H> {
+    /// Takes bodies of up to `bytes` (`u64::MAX`: any size) instead of the
+    /// server's `max_body`, for this handler's requests only:
+    /// `stream_body(upload).max_body(u64::MAX)`.
+    pub fn max_body(mut self, bytes: u64) -> Self {
+        self.limit = BodyLimit::Bytes(bytes);
+        self
+    }
+}
 
 impl<H: Handler> Handler for StreamBody<H> {
     fn handle(&self, request: Request) -> Reply {
-        self.0.handle(request)
+        self.handler.handle(request)
     }
 
     fn before_body(&self, request: &Request) -> Option<Response> {
-        self.0.before_body(request)
+        self.handler.before_body(request)
     }
 
-    fn streams_body(&self, _request: &Request) -> bool {
-        true
+    fn streams_body(&self, _request: &Request) -> Option<BodyLimit> {
+        Some(self.limit)
     }
 }
 

@@ -62,7 +62,7 @@ pub use activation::systemd_sockets;
 pub use auth::{Authenticator, BasicAuth, Check, Costly, Protected, Verifying};
 pub use error_pages::ErrorPages;
 pub use files::{media_type, Files};
-pub use handler::{stream_body, Handler, Reply, StreamBody};
+pub use handler::{stream_body, BodyLimit, Handler, Reply, StreamBody};
 pub use limits::{InvalidLimit, Limits, LimitsError};
 pub use listen::ListenOptions;
 pub use observe::{AccessLog, LogFormat, Metrics};

@@ -34,6 +34,10 @@ pub struct Limits {
     /// no more slots than that are ever allocated.
     pub max_headers: usize,
     /// Largest request body in bytes, after chunked decoding; beyond: 413 and close.
+    /// It applies to streamed bodies too, unless the
+    /// [`stream_body`](crate::stream_body) handler sets its own
+    /// ([`StreamBody::max_body`](crate::StreamBody::max_body)): a large upload
+    /// route then needs no large `max_body`, which every buffered route holds.
     pub max_body: u64,
     /// Longest chunk-size line (size plus extensions) in a chunked body; beyond: 400.
     pub max_chunk_line: usize,

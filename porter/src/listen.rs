@@ -163,7 +163,14 @@ pub(crate) fn open_all(specs: Vec<Spec>, threads: usize) -> io::Result<Bound> {
         let addr = sockets[0].local_addr()?;
         addrs.push(addr);
         for (worker, socket) in workers.iter_mut().zip(sockets) {
-            worker.push(Listener { socket, addr, shared, options: spec.options.clone(), closing: false });
+            worker.push(Listener {
+                socket,
+                addr,
+                shared,
+                options: spec.options.clone(),
+                closing: false,
+                on_closed: None,
+            });
         }
     }
     Ok((workers, addrs))

@@ -74,9 +74,15 @@ impl Response {
         Response::new(status).header("Content-Type", "text/plain; charset=utf-8").body(format!("{status} {reason}\n"))
     }
 
+    /// Why porter refuses a body over its limit: the reason its own `413` gives
+    /// (`Response::error_because(413, Response::BODY_TOO_LARGE)`), and the
+    /// message of a streaming reader's `FileTooLarge` error.
+    pub const BODY_TOO_LARGE: &'static str = "request body larger than the server accepts";
+
     /// [`Response::error`] that also says why, e.g. `400 Bad Request: missing Host header`:
-    /// porter's own refusals of a request it cannot take.
-    pub(crate) fn error_because(status: u16, why: &str) -> Self {
+    /// what porter's own refusals of a request it cannot take look like, for an
+    /// application refusing the same way.
+    pub fn error_because(status: u16, why: &str) -> Self {
         let reason = crate::proto::encode::reason_phrase(status);
         Response::text(format!("{status} {reason}: {why}\n")).status(status)
     }

@@ -22,7 +22,7 @@
 
 use std::sync::Arc;
 
-use crate::handler::{Handler, Reply, ReplyKind};
+use crate::handler::{BodyLimit, Handler, Reply, ReplyKind};
 use crate::proto::parse::Span;
 use crate::request::Request;
 use crate::response::Response;
@@ -190,11 +190,11 @@ impl Handler for Router {
         }
     }
 
-    fn streams_body(&self, request: &Request) -> bool {
+    fn streams_body(&self, request: &Request) -> Option<BodyLimit> {
         match (self.lookup(request), &self.fallback) {
             (Lookup::Found(route, _), _) => route.handler.streams_body(request),
             (Lookup::NotFound | Lookup::Server, Some(fallback)) => fallback.streams_body(request),
-            _ => false,
+            _ => None,
         }
     }
 

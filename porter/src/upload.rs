@@ -174,6 +174,30 @@ impl BodyReader {
     }
 }
 
+impl BodyReader {
+    /// Takes every streamed byte that has arrived, without blocking: how many,
+    /// and whether the body has ended; a fault is the error `read` would give
+    /// once past them. For the scripted harness, whose one thread cannot block.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn take_arrived(&mut self) -> io::Result<(usize, bool)> {
+        let mut taken = std::mem::take(&mut self.current).len();
+        let Some(pipe) = &self.pipe else { return Ok((taken, true)) };
+        let mut state = pipe.lock();
+        // As a first read does: `100 Continue` goes out now, if expected.
+        let wake = !state.started || state.buffered >= PIPE_CAPACITY;
+        state.started = true;
+        taken += std::mem::take(&mut state.buffered);
+        state.chunks.clear();
+        if wake {
+            wake_loop(&mut state);
+        }
+        match state.failed {
+            Some((kind, why)) => Err(io::Error::new(kind, why)),
+            None => Ok((taken, state.complete)),
+        }
+    }
+}
+
 impl Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.current.is_empty() {

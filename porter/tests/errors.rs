@@ -133,3 +133,22 @@ fn porters_own_refusals_say_why() {
     }
     assert!(log.lines().is_empty(), "{:?}", log.lines());
 }
+
+/// Review: a head refused after a valid request line was answered as if its
+/// method were unknown, so a refused HEAD got a body (RFC 9110 §9.3.2 forbids
+/// one). The reply now follows the refused request line.
+#[test]
+fn a_refused_head_request_gets_no_body() {
+    let log = Log::new();
+    let server = serve_with(error_limits(), echo(&log));
+    for request in ["HEAD / HTTP/1.1\r\n\r\n", "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n"] {
+        let mut c = Client::connect(server.local_addr());
+        c.send(request);
+        let wire = c.read_to_eof();
+        let head_end = common::find(&wire, b"\r\n\r\n").map(|at| at + 4);
+        let text = String::from_utf8_lossy(&wire);
+        assert!(text.starts_with("HTTP/1.1 400 "), "{request:?}: {text:?}");
+        assert_eq!(head_end, Some(wire.len()), "{request:?}: a body after the head: {text:?}");
+    }
+    assert!(log.lines().is_empty(), "{:?}", log.lines());
+}

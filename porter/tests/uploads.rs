@@ -20,21 +20,15 @@ fn upload_server() -> (ServerHandle, mpsc::Receiver<(BodyReader, porter::Respond
     upload_server_with(Limits { max_body: u64::MAX, ..Limits::default() })
 }
 
-/// `/count` streams the body on a new thread and answers `N bytes, sum S`.
+/// `/count` streams the body on a new thread and answers `N bytes, sum S`;
+/// `/count-any` too, for bodies of any size whatever `max_body` says.
 /// `/hold` hands the reader to the test before reading (see `held`).
 fn upload_server_with(limits: Limits) -> (ServerHandle, mpsc::Receiver<(BodyReader, porter::Responder)>) {
     let (held_tx, held_rx) = mpsc::channel();
     let held_tx = Mutex::new(held_tx);
     let router = Router::new()
-        .post(
-            "/count",
-            stream_body(|mut req: Request| -> Reply {
-                let (reply, responder) = req.defer();
-                let mut body = req.body_reader();
-                thread::spawn(move || responder.respond(count(&mut body)));
-                reply
-            }),
-        )
+        .post("/count", stream_body(count_later))
+        .post("/count-any", stream_body(count_later).max_body(u64::MAX))
         .post(
             "/hold",
             stream_body(move |mut req: Request| -> Reply {
@@ -54,6 +48,16 @@ fn upload_server_with(limits: Limits) -> (ServerHandle, mpsc::Receiver<(BodyRead
     (serve_with(limits, router), held_rx)
 }
 
+/// Counts the streamed body on another thread.
+fn count_later(mut req: Request) -> Reply {
+    let (reply, responder) = req.defer();
+    let mut body = req.body_reader();
+    thread::spawn(move || responder.respond(count(&mut body)));
+    reply
+}
+
+/// `N bytes, sum S` for the body; a reader error is a 400, or a 413 when the
+/// body is over the limit.
 fn count(body: &mut impl Read) -> Response {
     let mut buf = vec![0u8; 64 * 1024];
     let (mut n, mut sum) = (0u64, 0u64);
@@ -63,6 +67,9 @@ fn count(body: &mut impl Read) -> Response {
             Ok(k) => {
                 n += k as u64;
                 sum = buf[..k].iter().fold(sum, |s, &b| s.wrapping_add(u64::from(b)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                return Response::error(413).header("X-Error", e.to_string())
             }
             Err(e) => return Response::error(400).header("X-Error", e.to_string()),
         }
@@ -183,7 +190,7 @@ fn max_body_cuts_a_chunked_streamed_body_that_grows_past_it() {
     let mut request = b"POST /count HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
     request.extend_from_slice(&common::chunked(&data, 100));
     let reply = client.round_trip(request);
-    assert_eq!(reply.status, 400, "the handler's answer to its failed reader: {}", reply.head_text());
+    assert_eq!(reply.status, 413, "the handler's answer to its reader's FileTooLarge: {}", reply.head_text());
     assert_eq!(reply.header("x-error"), Some("request body larger than the server accepts"));
     assert!(reply.says_close(), "{}", reply.head_text());
     client.assert_closed("after a chunked body past max_body");
@@ -194,6 +201,28 @@ fn max_body_cuts_a_chunked_streamed_body_that_grows_past_it() {
     request.extend_from_slice(&common::chunked(&data[..1000], 100));
     assert_eq!(client.round_trip(request).text(), expected(1000));
     client.assert_alive("after a chunked body of exactly max_body");
+}
+
+/// Review: raising `max_body` for one large streamed upload raised what every
+/// buffered route holds in memory. `stream_body(..).max_body(n)` sets the
+/// streaming handler's own limit; buffered routes keep the server's.
+#[test]
+fn a_stream_body_limit_lets_one_route_take_more_than_max_body() {
+    let (server, _held) = upload_server_with(Limits { max_body: 1000, ..Limits::default() });
+    let mut client = Client::connect(server.local_addr());
+    let reply = client.round_trip("POST /buffered HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n");
+    assert_eq!(reply.status, 413, "a buffered route keeps max_body: {}", reply.head_text());
+    client.assert_closed("after refusing a body over max_body");
+
+    let data: Vec<u8> = (0..10_000u64).map(|i| (i % 251) as u8).collect();
+    let mut client = Client::connect(server.local_addr());
+    let mut request = b"POST /count-any HTTP/1.1\r\nHost: t\r\nContent-Length: 10000\r\n\r\n".to_vec();
+    request.extend_from_slice(&data);
+    assert_eq!(client.round_trip(request).text(), expected(10_000));
+    let mut request = b"POST /count-any HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    request.extend_from_slice(&common::chunked(&data, 1000));
+    assert_eq!(client.round_trip(request).text(), expected(10_000));
+    client.assert_alive("after streamed bodies past max_body");
 }
 
 #[test]

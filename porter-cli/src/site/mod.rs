@@ -117,8 +117,13 @@ impl HostHandler {
     fn declared_too_large(&self, request: &Request) -> Option<Response> {
         let max = self.max_body?;
         let declared = request.header("content-length")?.trim().parse::<u64>().ok()?;
-        (declared > max).then(|| Response::error(413).close())
+        (declared > max).then(|| too_large().close())
     }
+}
+
+/// This host's 413, saying why as porter's own does.
+fn too_large() -> Response {
+    Response::error_because(413, Response::BODY_TOO_LARGE)
 }
 
 impl Handler for HostHandler {
@@ -126,7 +131,7 @@ impl Handler for HostHandler {
         // A chunked body has no declared length: it was read (up to the global
         // max_body) and is measured now.
         if self.max_body.is_some_and(|max| request.body().len() as u64 > max) {
-            return Response::error(413).into();
+            return too_large().into();
         }
         match self.location(&request) {
             Ok(handler) => handler.handle(request),
@@ -136,7 +141,9 @@ impl Handler for HostHandler {
 
     fn before_body(&self, request: &Request) -> Option<Response> {
         match self.location(request) {
-            Ok(handler) => self.declared_too_large(request).or_else(|| handler.before_body(request)),
+            // The location's own refusal (a 405, a 401) says more than a 413,
+            // as porter's before_body comes before its max_body.
+            Ok(handler) => handler.before_body(request).or_else(|| self.declared_too_large(request)),
             Err(refusal) => Some(refusal),
         }
     }

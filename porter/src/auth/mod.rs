@@ -319,7 +319,7 @@ impl<A: Authenticator, H: Handler> Handler for Protected<A, H> {
         self.inner.before_body(request)
     }
 
-    fn streams_body(&self, request: &Request) -> bool {
+    fn streams_body(&self, request: &Request) -> Option<crate::BodyLimit> {
         self.inner.streams_body(request)
     }
 }

@@ -14,17 +14,14 @@ use super::queue::{ReplyMeta, Slot};
 use super::{Conn, Ctx, Phase};
 use crate::conn::transport::Transport;
 use crate::guard::{self, RequestId};
-use crate::handler::{Reply, ReplyKind};
+use crate::handler::{BodyLimit, Reply, ReplyKind};
 use crate::observe::LogInfo;
 use crate::proto::body::Decoder;
-use crate::proto::parse::{BodyKind, ParseError};
+use crate::proto::parse::{BodyKind, ParseError, RequestLine};
 use crate::request::{Endpoints, Request};
 use crate::responder::Origin;
 use crate::response::Response;
 use crate::upload::{self, PipeWriter};
-
-/// Why a body over `max_body` is refused (the 413's body, a streaming reader's error).
-const BODY_TOO_LARGE: &str = "request body larger than the server accepts";
 
 /// What the connection is reading.
 pub(crate) enum Reading {
@@ -53,7 +50,8 @@ enum Sink {
     /// Handed to a handler already running ([`crate::upload`]); `seq` is its
     /// request and `continue_due` says a `100 Continue` awaits its first read.
     /// `close_after`: the reply closes the connection, once the body is in.
-    Pipe { writer: PipeWriter, seq: u64, continue_due: bool, close_after: bool },
+    /// `max_body`: the handler's [`BodyLimit`], in bytes.
+    Pipe { writer: PipeWriter, seq: u64, continue_due: bool, close_after: bool, max_body: u64 },
     /// Nobody's (the request was answered without it): read and dropped.
     Drain,
 }
@@ -131,12 +129,17 @@ impl<T: Transport> Conn<T> {
         };
         let seq = meta.seq;
         let id = || Some(RequestId::of(&request, seq));
-        let streams = call_handler(id, || ctx.handler.streams_body(&request)).unwrap_or(false);
+        let streams = call_handler(id, || ctx.handler.streams_body(&request)).unwrap_or(None);
+        // A streaming handler may take more (or less) than the buffered routes.
+        let max_body = match streams {
+            Some(BodyLimit::Bytes(n)) => n,
+            Some(BodyLimit::Server) | None => ctx.limits.max_body,
+        };
         // The handler's own refusal from the head (a 405, a 401) comes first:
         // it says more than a 413 would, and neither reads the body.
         let early = call_handler(id, || ctx.handler.before_body(&request)).unwrap_or_else(Some);
         meta.note_user();
-        let too_large = matches!(body, BodyKind::Length(n) if n > ctx.limits.max_body);
+        let too_large = matches!(body, BodyKind::Length(n) if n > max_body);
         if let Some(early) = early {
             // A body over max_body is not drained either: the connection closes.
             return self.answer_early(early, meta, decoder, expect_continue || too_large);
@@ -144,13 +147,13 @@ impl<T: Transport> Conn<T> {
         if too_large {
             // RFC 9110 §15.5.14: refuse a body announced larger than we accept,
             // before reading any of it (a streaming handler's too).
-            return self.reject_request(413, BODY_TOO_LARGE, &meta);
+            return self.reject_request(413, Response::BODY_TOO_LARGE, &meta);
         }
         // RFC 9110 §10.1.1: 100 Continue only when we will read the body, and
         // only if the client is still waiting for it (no body bytes yet).
         let continue_due = expect_continue && self.rbuf.is_empty();
-        if streams {
-            return self.start_streaming(ctx, request, meta, decoder, continue_due);
+        if streams.is_some() {
+            return self.start_streaming(ctx, request, meta, decoder, continue_due, max_body);
         }
         if continue_due {
             self.replies.push(Slot::Continue);
@@ -160,8 +163,8 @@ impl<T: Transport> Conn<T> {
         self.reading = Reading::Body(Box::new(BodyRead { decoder, sink, received: 0 }));
     }
 
-    /// Body-reader mode: the handler runs now and reads the body as it arrives;
-    /// `100 Continue` waits for its first read.
+    /// Body-reader mode: the handler runs now and reads the body as it arrives,
+    /// up to `max_body` bytes; `100 Continue` waits for its first read.
     fn start_streaming(
         &mut self,
         ctx: &Ctx<'_>,
@@ -169,11 +172,12 @@ impl<T: Transport> Conn<T> {
         meta: ReplyMeta,
         decoder: Decoder,
         continue_due: bool,
+        max_body: u64,
     ) {
         let (writer, reader) = upload::pipe();
         request.set_stream(reader);
         let seq = self.next_seq - 1;
-        let sink = Sink::Pipe { writer, seq, continue_due, close_after: false };
+        let sink = Sink::Pipe { writer, seq, continue_due, close_after: false, max_body };
         self.reading = Reading::Body(Box::new(BodyRead { decoder, sink, received: 0 }));
         self.dispatch(ctx, request, meta);
     }
@@ -219,10 +223,11 @@ impl<T: Transport> Conn<T> {
             if let Some(o) = ctx.observe {
                 o.on_request_bytes(step.data.len());
             }
-            if state.received > ctx.limits.max_body {
+            if state.received > state.sink.max_body(ctx.limits.max_body) {
                 // RFC 9110 §15.5.14; a chunked body has no announced length to check
                 // earlier. A streaming handler's reader fails and the connection closes.
-                self.fail_body(413, std::io::ErrorKind::InvalidData, BODY_TOO_LARGE);
+                // The handler tells "too large" from "malformed" by the kind.
+                self.fail_body(413, std::io::ErrorKind::FileTooLarge, Response::BODY_TOO_LARGE);
                 return false;
             }
             state.sink.take(&mut self.rbuf, step.data, step.consumed);
@@ -355,18 +360,23 @@ impl<T: Transport> Conn<T> {
         self.reject_with(Response::error(status), ReplyMeta::for_error());
     }
 
-    /// Refuses a head that could not be parsed, saying why. The access log
-    /// keeps its request line when that much was valid.
+    /// Refuses a head that could not be parsed, saying why. When its request
+    /// line was valid, the reply follows it (a refused HEAD gets no body, RFC
+    /// 9110 §9.3.2) and the access log keeps it.
     fn refuse_head(&mut self, ctx: &Ctx<'_>, error: ParseError) {
-        let wants_log = ctx.observe.is_some_and(|o| o.wants_log_info());
-        let log = wants_log.then(|| self.refused_request_line()).flatten();
-        let meta = ReplyMeta { log, ..ReplyMeta::for_error() };
+        let mut meta = ReplyMeta::for_error();
+        if let Some(line) = self.head_scan.request_line(&self.rbuf) {
+            meta.is_head = line.method.get(&self.rbuf) == b"HEAD";
+            meta.version = line.version;
+            let wants_log = ctx.observe.is_some_and(|o| o.wants_log_info());
+            meta.log = wants_log.then(|| self.log_info_of(line)).flatten();
+        }
         self.reject_with(Response::error_because(error.status(), error.reason()), meta);
     }
 
-    /// The valid request line of the refused head at the front of `rbuf`, for the log.
-    fn refused_request_line(&self) -> Option<LogInfo> {
-        let line = self.head_scan.request_line(&self.rbuf)?;
+    /// The access log's view of `line`, the valid request line of the refused
+    /// head at the front of `rbuf`.
+    fn log_info_of(&self, line: RequestLine) -> Option<LogInfo> {
         // The spans index the buffer's start; the log needs no more than the target.
         let head = Bytes::copy_from_slice(self.rbuf.get(..line.target.end as usize)?);
         Some(LogInfo {
@@ -416,6 +426,15 @@ impl<T: Transport> Conn<T> {
 }
 
 impl Sink {
+    /// The most body bytes this sink takes: a streaming handler's own limit,
+    /// else the server's `max_body`.
+    fn max_body(&self, server: u64) -> u64 {
+        match self {
+            Sink::Pipe { max_body, .. } => *max_body,
+            Sink::Buffer { .. } | Sink::Drain => server,
+        }
+    }
+
     /// Takes one decoded step's bytes out of `rbuf`: `data` (a range of it) goes
     /// to the sink, and `consumed` bytes are removed.
     fn take(&mut self, rbuf: &mut BytesMut, data: std::ops::Range<usize>, consumed: usize) {

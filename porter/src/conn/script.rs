@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::transport::Transport;
 use super::{After, Conn, Ctx};
-use crate::event_loop::remote::Remote;
+use crate::event_loop::remote::{Message, Remote};
 use crate::handler::Handler;
 use crate::limits::Limits;
 use crate::sys::poller::Token;
@@ -156,13 +156,27 @@ pub(crate) struct ScriptRun {
 
 /// Feeds `pieces` (then EOF) to a fresh connection answered by `handler`,
 /// turn after turn, and records what it did. `write_cap` cuts every write short.
-// Test and fuzz harness only: failing to create an eventfd is a broken machine, not input.
-#[allow(clippy::expect_used)]
+#[cfg(test)]
 pub(crate) fn run_script(
     handler: &dyn Handler,
     limits: &Limits,
     pieces: &[&[u8]],
     write_cap: Option<usize>,
+) -> ScriptRun {
+    run_script_with(handler, limits, pieces, write_cap, &|| {})
+}
+
+/// [`run_script`] that calls `between` after every turn, where a loop would
+/// let other threads run (a streaming handler's reader reads there), and then
+/// hands the connection the answers its deferred requests got.
+// Test and fuzz harness only: failing to create an eventfd is a broken machine, not input.
+#[allow(clippy::expect_used)]
+pub(crate) fn run_script_with(
+    handler: &dyn Handler,
+    limits: &Limits,
+    pieces: &[&[u8]],
+    write_cap: Option<usize>,
+    between: &dyn Fn(),
 ) -> ScriptRun {
     let now = Instant::now();
     let remote = Arc::new(Remote::new().expect("an eventfd for the scripted loop"));
@@ -191,6 +205,14 @@ pub(crate) fn run_script(
         if after == After::Free {
             run.freed = true;
             break;
+        }
+        between();
+        let mut messages = Vec::new();
+        remote.take_messages(&mut messages);
+        for message in messages {
+            if let Message::Answer { seq, response, .. } = message {
+                conn.on_answer(seq, *response);
+            }
         }
     }
     run.output = std::mem::take(&mut conn.io.output);

@@ -171,7 +171,7 @@ impl EventLoop {
         }
     }
 
-    fn accept_from(&mut self, i: usize) {
+    pub(super) fn accept_from(&mut self, i: usize) {
         for _ in 0..ACCEPT_BATCH {
             if self.conns.len() >= self.config.connection_cap {
                 // Resumed when a connection is freed; clients wait in the backlog.
@@ -213,9 +213,14 @@ impl EventLoop {
 
     /// Closes listener `i` if it is closing: its backlog is empty.
     fn finish_closing(&mut self, i: usize) {
-        if let Some(slot) = self.listeners.get_mut(i) {
-            if slot.as_ref().is_some_and(|l| l.closing) {
-                *slot = None;
+        let Some(slot) = self.listeners.get_mut(i) else { return };
+        if !slot.as_ref().is_some_and(|l| l.closing) {
+            return;
+        }
+        if let Some(Listener { socket, on_closed, .. }) = slot.take() {
+            drop(socket);
+            if let Some(on_closed) = on_closed {
+                let _ = on_closed.send(());
             }
         }
     }

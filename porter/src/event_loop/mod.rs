@@ -106,6 +106,8 @@ pub(crate) struct Listener {
     pub(crate) options: crate::listen::Resolved,
     /// Being closed: out of epoll, its backlog still taken ([`accept`]).
     pub(crate) closing: bool,
+    /// Told once the socket is closed (a `stop_listening` waits for it).
+    pub(crate) on_closed: Option<std::sync::mpsc::Sender<()>>,
 }
 
 /// A slot of the loop: a live connection, or what is left of one whose client
@@ -309,10 +311,7 @@ impl EventLoop {
                 Message::Shutdown { stop_at, deadline } => self.begin_shutdown(stop_at, deadline),
                 Message::AddListener(listener) => self.add_listener(listener),
                 Message::SetListenOptions { addr, options } => self.set_listen_options(addr, options),
-                Message::RemoveListener { addr, done } => {
-                    self.remove_listener(addr);
-                    let _ = done.send(());
-                }
+                Message::RemoveListener { addr, done } => self.remove_listener(addr, done),
                 Message::SetAccessLog(log) => self.set_access_log(log),
             }
         }
@@ -511,12 +510,18 @@ impl EventLoop {
     /// Stops accepting on `addr`: the connections waiting in its backlog are
     /// accepted first (closing a socket resets them), then it is closed.
     /// Connections it accepted earlier carry on.
-    fn remove_listener(&mut self, addr: SocketAddr) {
+    fn remove_listener(&mut self, addr: SocketAddr, done: std::sync::mpsc::Sender<()>) {
         let Some(i) = self.listeners.iter().position(|l| l.as_ref().is_some_and(|l| l.addr == addr && !l.closing))
         else {
+            let _ = done.send(());
             return;
         };
+        if let Some(Some(listener)) = self.listeners.get_mut(i) {
+            listener.on_closed = Some(done);
+        }
         self.close_listener(i);
+        // Its backlog now, as the cap allows: an empty one closes it at once.
+        self.accept_from(i);
     }
 
     /// Replaces the access log: this worker's lines so far go to the old one.

@@ -15,13 +15,16 @@
 //! Invariants:
 //! - Pure and total: no I/O, no `unsafe`, no panic whatever the bytes.
 //! - Linear: each call scans only the bytes that arrived since the last one
-//!   ([`scan`]), and `httparse` runs once, when the head has ended or was cut
-//!   short, so a head trickled a byte at a time costs what it costs at once.
+//!   ([`scan`]); `httparse` judges each field line once as it ends (when a read
+//!   leaves the head incomplete) and the head once, when it has ended or was
+//!   cut short, so a head trickled a byte at a time costs what it costs at once.
 //! - `Ok(None)` means "incomplete, within [`HeadLimits`] and no fault seen
 //!   yet": the caller reads more and calls again with the same buffer start.
 //!   Limits are checked on every call, so a head that can only grow past them
 //!   fails at once. A bare CR or LF and a method byte that is not a token fail
-//!   as soon as they arrive; other syntax errors show when the head ends.
+//!   as soon as they arrive, a bad request line or field line as soon as it
+//!   ends (a client waiting for its answer gets it); the rules that need the
+//!   whole head (Host, framing, Expect) apply when the head ends.
 //! - An `Err` is final: the caller answers [`ParseError::status`] and closes the
 //!   connection, since after a bad head the stream can no longer be trusted.
 //! - Only the first [`ParsedHead::len`] bytes are examined for a complete head:
@@ -288,8 +291,9 @@ pub fn parse_head(buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>,
 
 impl HeadScan {
     /// Parses the request head at the start of `buf`, a buffer that has only
-    /// grown since the last call: only the new bytes are scanned, and
-    /// `httparse` runs once the head has ended (or was cut short).
+    /// grown since the last call: only the new bytes are scanned, the field
+    /// lines they complete are judged (once each), and `httparse` runs on the
+    /// whole head once it has ended (or was cut short).
     ///
     /// `Ok(None)`: incomplete, need more bytes (but never once a limit is already
     /// exceeded: that is an error at once). `Ok(Some(head))`: the head is the first
@@ -298,12 +302,16 @@ impl HeadScan {
     /// the stack; a larger `max_headers` is honoured with a heap-allocated slot array.
     ///
     /// Errors are decided in byte order: when the bytes break a size limit or hold
-    /// a bare CR or LF or a method byte that is not a token, the bytes before that
-    /// point are judged first, so the verdict (a 400 for an early syntax error, not
+    /// a bare CR or LF, a method byte that is not a token or a bad line, the bytes
+    /// before that point are judged first, so the verdict (a 400 for an early syntax error, not
     /// a 414 for the line growing too long later) is the same however the bytes
     /// were split into reads.
     pub fn parse(&mut self, buf: &[u8], limits: &HeadLimits) -> Result<Option<ParsedHead>, ParseError> {
-        let verdict = match self.scan(buf, limits) {
+        let scanned = match self.scan(buf, limits) {
+            Scanned::Incomplete => self.judge_new_fields(buf, limits),
+            scanned => scanned,
+        };
+        let verdict = match scanned {
             Scanned::Incomplete => return Ok(None),
             Scanned::Complete(end) => parse_lines(buf.get(..end).unwrap_or(buf), &self.lines, limits),
             Scanned::Cut(at, error) => parse_before_fault(buf.get(..at).unwrap_or_default(), error, limits),
@@ -318,22 +326,30 @@ impl HeadScan {
     /// valid (the head failed on a field, a limit or a byte after it): the
     /// access log still shows what was asked.
     pub fn request_line(&self, buf: &[u8]) -> Option<RequestLine> {
-        let (start, end) = (self.lines.start, self.lines.line_end?);
-        let line = buf.get(start..end)?;
-        if classify_request_line(line).is_some() {
-            return None;
-        }
-        let mut parts = line.split(|&b| b == b' ');
-        let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-        let target_start = start + method.len() + 1;
-        let target_span = Span::new(target_start, target_start + target.len());
-        parse_target(buf, method, target_span).ok()?;
-        Some(RequestLine {
-            method: Span::new(start, start + method.len()),
-            target: target_span,
-            version: if version == b"HTTP/1.0" { Version::Http10 } else { Version::Http11 },
-        })
+        judge_request_line(buf, self.lines.start, self.lines.line_end?).ok()
     }
+}
+
+/// Judges the request line `buf[start..end]` (without its CRLF): its parts,
+/// or what is wrong with it (RFC 9112 §3).
+fn judge_request_line(buf: &[u8], start: usize, end: usize) -> Result<RequestLine, ParseError> {
+    let line = buf.get(start..end).unwrap_or_default();
+    if let Some(error) = classify_request_line(line) {
+        return Err(error);
+    }
+    let mut parts = line.split(|&b| b == b' ');
+    let (method, target, version) = (parts.next(), parts.next(), parts.next());
+    let (Some(method), Some(target), Some(version)) = (method, target, version) else {
+        return Err(ParseError::BadRequestLine); // never: classified above
+    };
+    let target_start = start + method.len() + 1;
+    let target_span = Span::new(target_start, target_start + target.len());
+    parse_target(buf, method, target_span)?;
+    Ok(RequestLine {
+        method: Span::new(start, start + method.len()),
+        target: target_span,
+        version: if version == b"HTTP/1.0" { Version::Http10 } else { Version::Http11 },
+    })
 }
 
 /// A valid request line: method, target and version, as spans of the buffer.
@@ -557,6 +573,8 @@ mod tests {
             row(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", Fails(ObsFold)),
             row(b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n\tc\r\n\r\n", Fails(ObsFold)),
             row(b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", Fails(ObsFold)),
+            // The first bad line names the fault, whatever follows (found by proptest).
+            row(b"GET / HTTP/1.1\r\nHost: a\r\nM\t:5\r\n\tvk\r\n\r\n", Fails(BadHeaderName)),
             row(b"GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", Fails(BadHeaderName)),
             row(b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", Fails(BadHeaderName)),
             row(b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", Fails(BadHeaderName)),
@@ -716,8 +734,8 @@ mod tests {
             // The version is judged when the request line ends, before a bare LF later on.
             (b"GET / HTTP/0.1\r\n\xff\xff\x01\0\0\n\xff\xff\nX: b\r\n c\r/\r\n".to_vec(), Fails(UnsupportedVersion)),
             (b"GET / HTTP/1.1\r\nX y: z\nHost: a\r\n\r\n".to_vec(), Fails(BadHeaderName)),
-            // A field's fault shows once the head ends or is cut short, not before.
-            (early_name_fault.to_vec(), Incomplete),
+            // A field line's fault shows as soon as the line ends.
+            (early_name_fault.to_vec(), Fails(BadHeaderName)),
             // A fault before a final CR shows when the limit cuts right after that CR.
             (cut_after_cr, Fails(BadHeaderName)),
             (b"GET / HTTP/1.1\r\nX: z\rHost: a\r\n\x00\r\n".to_vec(), Fails(BareCr)),
@@ -725,6 +743,35 @@ mod tests {
         for (input, want) in &rows {
             check(input, want, &small);
             check_prefixes(input, want, &small, 1);
+        }
+    }
+
+    /// Review of the incremental scan: a bad line used to wait for the head's
+    /// end (or a limit, or the timeout) before it was refused. Now the request
+    /// line is judged when it ends and field lines as they end.
+    #[test]
+    fn a_bad_line_fails_as_soon_as_it_ends() {
+        let small = HeadLimits { max_request_line: 64, max_head: 256, max_headers: 4 };
+        let rows: [(&[u8], ParseError); 12] = [
+            (b"GET /\r\n", BadRequestLine),
+            (b"EHLO example.org\r\n", BadRequestLine),
+            (b"GET / HTTP/2.0\r\n", UnsupportedVersion),
+            (b"GET / HTTP/1.1x\r\n", BadVersion),
+            (b"GET /\x01 HTTP/1.1\r\n", BadTarget),
+            (b"GET /a#b HTTP/1.1\r\nHost: a\r\nX y: z\r\n", BadTarget),
+            (b"CONNECT h:443 HTTP/1.1\r\n", ConnectNotSupported),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nBad Name: y\r\n", BadHeaderName),
+            (b"GET / HTTP/1.1\r\nX: \0\r\n", BadHeaderValue),
+            (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\nX y: z\r\n", ObsFold),
+            (b"GET / HTTP/1.1\r\nHost: x\r\nX: y\r\nNoColon\r\n", BadHeaderName),
+            (b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n", TooManyHeaders),
+        ];
+        for (input, error) in rows {
+            check(input, &Fails(error), &small);
+            check_prefixes(input, &Fails(error), &small, 1);
+            for piece in [1, 2, 7] {
+                assert_eq!(parse_in_pieces(input, piece, &small), Err(error), "{} in pieces of {piece}", show(input));
+            }
         }
     }
 
@@ -780,7 +827,8 @@ mod tests {
 
     /// Item 7 of the hardening issue: each read used to rescan (and re-parse)
     /// every buffered byte, so a head trickled a byte at a time cost its length
-    /// squared. Now every byte is examined once and `httparse` runs once per head.
+    /// squared. Now every byte is examined once, and handed to `httparse` at
+    /// most twice: with its field line as that line ends, and with its head.
     #[test]
     fn a_head_fed_a_byte_at_a_time_is_scanned_once_and_parsed_once() {
         let fields: String = (0..60).map(|i| format!("X-Field-{i}: {}\r\n", "v".repeat(200))).collect();
@@ -802,7 +850,9 @@ mod tests {
         let head_bytes = head.len() + next.len();
         assert!(head.len() > 12_000, "a head of {} bytes", head.len());
         assert!(scanned <= head_bytes, "{scanned} bytes scanned for {head_bytes} bytes of heads");
-        assert_eq!(judged, head_bytes, "httparse runs once per head");
+        // Each field line is judged once as it ends, and the head once whole.
+        assert!(judged >= head_bytes, "httparse judged the heads: {judged} bytes");
+        assert!(judged <= 2 * head_bytes, "{judged} bytes judged for {head_bytes} bytes of heads");
     }
 
     #[test]

@@ -5,11 +5,16 @@
 //! searched for the end of a head), so a head trickled in small pieces costs
 //! work in proportion to its length, not to its length squared. It finds the
 //! line ends and the head's end, the faults a byte shows at once (a bare CR or
-//! LF, a method byte that is not a token) and where a size limit cuts the head;
-//! `httparse` and porter's field rules ([`super`]) run once, on the complete
-//! head or on the bytes before the cut.
+//! LF, a method byte that is not a token) and where a size limit cuts the head.
+//! A line is judged as soon as it ends, as nginx does: the request line when
+//! its CRLF arrives, the field lines completed by a read that did not end the
+//! head once each ([`HeadScan::judge_new_fields`]), so a client that sends a bad
+//! line and waits gets its 400 (or 505) at once. `httparse` and porter's field
+//! rules ([`super`]) then run once, on the complete head or on the bytes before
+//! the cut, and name the first fault.
 
-use super::{is_tchar, HeadLimits, Lines, ParseError, MAX_SPAN_OFFSET};
+use super::syntax::field_lines_fault;
+use super::{is_tchar, judge_request_line, HeadLimits, Lines, ParseError, MAX_SPAN_OFFSET};
 
 /// How far the scan of the head at the start of a buffer has come. The buffer
 /// may only grow between calls (bytes appended); a new head starts a new scan.
@@ -27,6 +32,10 @@ pub struct HeadScan {
     method_done: bool,
     /// Where the head was cut short for good, and why.
     cut: Option<(usize, ParseError)>,
+    /// Field lines ended so far.
+    field_lines: usize,
+    /// How far (offset, field lines) the field lines have been judged.
+    fields_judged: (usize, usize),
 }
 
 /// What the bytes seen so far amount to.
@@ -37,7 +46,8 @@ pub(super) enum Scanned {
     /// The head ends at this offset (its final CRLF included).
     Complete(usize),
     /// The bytes from this offset on cannot belong to a head: a fault at that
-    /// byte or a limit the byte breaks. The bytes before decide first.
+    /// byte, a limit the byte breaks, or bad field lines just before it. The
+    /// bytes before decide first.
     Cut(usize, ParseError),
 }
 
@@ -72,7 +82,7 @@ impl HeadScan {
                 work::scanned(1);
                 self.cr_pending = false;
                 self.next += 1;
-                self.end_line(self.next - 2, after, head_limit(limits));
+                self.end_line(buf, self.next - 2, after, head_limit(limits));
                 continue;
             }
             let end = self.examinable_end(buf.len(), limits);
@@ -117,7 +127,7 @@ impl HeadScan {
 
     /// A CR at `cr` followed by `after`: a line end, else a bare CR. A head
     /// whose final LF lies past `head_limit` has not ended: `limit_cut` cuts it.
-    fn end_line(&mut self, cr: usize, after: u8, head_limit: usize) {
+    fn end_line(&mut self, buf: &[u8], cr: usize, after: u8, head_limit: usize) {
         // RFC 9112 §2.2: a recipient MUST reject or replace a bare CR. porter
         // rejects it (and a bare LF): a front end that splits lines differently
         // could otherwise smuggle a request past us.
@@ -129,11 +139,43 @@ impl HeadScan {
         match self.lines.line_end {
             // RFC 9112 §2.2: empty lines before the request line are ignored.
             None if is_empty => self.lines.start = cr + 2,
-            None => self.lines.line_end = Some(cr),
+            None => {
+                self.lines.line_end = Some(cr);
+                // RFC 9112 §3: the request line is judged once, as it ends
+                // (HTTP/0.9, a version porter does not speak, a bad target).
+                if let Err(error) = judge_request_line(buf, self.lines.start, cr) {
+                    self.cut = Some((cr, error));
+                }
+            }
             Some(_) if is_empty && cr + 2 <= head_limit => self.lines.head_end = Some(cr + 2),
-            Some(_) => {}
+            Some(_) if is_empty => {}
+            Some(_) => self.field_lines += 1,
         }
         self.line_start = cr + 2;
+    }
+
+    /// Hands the field lines ended since the last call, each line once, to
+    /// `httparse` (through [`field_lines_fault`]) and cuts the head after them
+    /// if one is bad or they are more than `max_headers`. Called when a read
+    /// did not end the head: a complete head is judged whole, once.
+    pub(super) fn judge_new_fields(&mut self, buf: &[u8], limits: &HeadLimits) -> Scanned {
+        let (Some(line_end), None, None) = (self.lines.line_end, self.lines.head_end, self.cut) else {
+            return Scanned::Incomplete;
+        };
+        let (judged_to, judged_count) = self.fields_judged;
+        let from = judged_to.max(line_end + 2);
+        let Some(lines) = buf.get(from..self.line_start).filter(|lines| !lines.is_empty()) else {
+            return Scanned::Incomplete;
+        };
+        // As many slots as new lines, or fewer if fewer are allowed: a large
+        // max_headers costs nothing per read.
+        let slots = limits.max_headers.saturating_sub(judged_count).min(self.field_lines.saturating_sub(judged_count));
+        if let Some(error) = field_lines_fault(lines, slots) {
+            self.cut = Some((self.line_start, error));
+            return Scanned::Cut(self.line_start, error);
+        }
+        self.fields_judged = (self.line_start, self.field_lines);
+        Scanned::Incomplete
     }
 
     /// Where the bytes worth examining end: at the head limit, and while the

@@ -17,10 +17,30 @@ pub(super) fn parse_lines(buf: &[u8], lines: &Lines, limits: &HeadLimits) -> Res
     // No more slots than the buffer can hold header lines (each at least
     // `a:` and CRLF, 4 bytes): a huge `max_headers` costs no huge allocation.
     let slots = limits.max_headers.min(buf.len() / 4 + 1);
+    with_slots(slots, |slots| parse_with_slots(buf, lines, slots))
+}
+
+/// Whether complete field lines (each with its CRLF, no final empty line)
+/// hold a fault `httparse` sees, or more than `allowance` fields: the error to
+/// cut the head with. The head's own parse then names the first fault.
+pub(super) fn field_lines_fault(lines: &[u8], allowance: usize) -> Option<ParseError> {
+    super::scan::work::judged(lines.len());
+    let verdict = with_slots(allowance, |slots| httparse::parse_headers(lines, slots).map(|_| ()));
+    match verdict {
+        Ok(()) => None,
+        Err(httparse::Error::TooManyHeaders) => Some(ParseError::TooManyHeaders),
+        Err(httparse::Error::HeaderValue) => Some(ParseError::BadHeaderValue),
+        Err(_) => Some(name_fault(lines)),
+    }
+}
+
+/// Runs `f` with `n` empty header slots: on the stack up to [`STACK_HEADERS`],
+/// else in a heap `Vec`.
+fn with_slots<'b, R>(n: usize, f: impl FnOnce(&mut [httparse::Header<'b>]) -> R) -> R {
     let mut stack_slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
-    match stack_slots.get_mut(..slots) {
-        Some(slots) => parse_with_slots(buf, lines, slots),
-        None => parse_with_slots(buf, lines, &mut vec![httparse::EMPTY_HEADER; slots]),
+    match stack_slots.get_mut(..n) {
+        Some(slots) => f(slots),
+        None => f(&mut vec![httparse::EMPTY_HEADER; n]),
     }
 }
 
@@ -44,10 +64,10 @@ fn map_syntax_error(error: httparse::Error, buf: &[u8], lines: &Lines) -> Result
     let line_error = match error {
         E::TooManyHeaders => return Err(ParseError::TooManyHeaders),
         E::HeaderValue => return Err(ParseError::BadHeaderValue),
-        // RFC 9112 §5.2: obs-fold in a request MUST be rejected or replaced; we reject.
-        E::HeaderName if has_folded_line(lines.head(buf)) => return Err(ParseError::ObsFold),
-        // RFC 9112 §5.1: whitespace between name and colon MUST be rejected with 400.
-        E::HeaderName => return Err(ParseError::BadHeaderName),
+        E::HeaderName => {
+            let fields = lines.head(buf).get(lines.line_end.map_or(0, |end| end + 2)..).unwrap_or_default();
+            return Err(name_fault(fields));
+        }
         E::Token | E::Version | E::NewLine | E::Status => classify_request_line(lines.request_line(buf)),
     };
     match line_error {
@@ -59,9 +79,23 @@ fn map_syntax_error(error: httparse::Error, buf: &[u8], lines: &Lines) -> Result
     }
 }
 
-/// True if a line after the request line starts with SP or HTAB.
-fn has_folded_line(head: &[u8]) -> bool {
-    head.windows(3).any(|w| matches!(w, [b'\r', b'\n', b' ' | b'\t']))
+/// Names the first field line of `fields` (the lines after the request line)
+/// whose name `httparse` refused: a fold or a bad name.
+fn name_fault(fields: &[u8]) -> ParseError {
+    for line in fields.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // RFC 9112 §5.2: obs-fold in a request MUST be rejected or replaced; we reject.
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            return ParseError::ObsFold;
+        }
+        // RFC 9112 §5.1: whitespace between name and colon MUST be rejected with
+        // 400; RFC 9110 §5.1: the name is a token.
+        let name = line.split(|&b| b == b':').next().unwrap_or_default();
+        if line.is_empty() || name.len() == line.len() || name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+            return ParseError::BadHeaderName;
+        }
+    }
+    ParseError::BadHeaderName
 }
 
 /// Names what is wrong with a request line (RFC 9112 §3), or `None` if nothing is.
