@@ -36,6 +36,8 @@ pub struct HeadScan {
     field_lines: usize,
     /// How far (offset, field lines) the field lines have been judged.
     fields_judged: (usize, usize),
+    /// The request line, ended, has been judged on its own.
+    line_judged: bool,
 }
 
 /// What the bytes seen so far amount to.
@@ -82,7 +84,7 @@ impl HeadScan {
                 work::scanned(1);
                 self.cr_pending = false;
                 self.next += 1;
-                self.end_line(buf, self.next - 2, after, head_limit(limits));
+                self.end_line(self.next - 2, after, head_limit(limits));
                 continue;
             }
             let end = self.examinable_end(buf.len(), limits);
@@ -127,7 +129,7 @@ impl HeadScan {
 
     /// A CR at `cr` followed by `after`: a line end, else a bare CR. A head
     /// whose final LF lies past `head_limit` has not ended: `limit_cut` cuts it.
-    fn end_line(&mut self, buf: &[u8], cr: usize, after: u8, head_limit: usize) {
+    fn end_line(&mut self, cr: usize, after: u8, head_limit: usize) {
         // RFC 9112 §2.2: a recipient MUST reject or replace a bare CR. porter
         // rejects it (and a bare LF): a front end that splits lines differently
         // could otherwise smuggle a request past us.
@@ -140,12 +142,10 @@ impl HeadScan {
             // RFC 9112 §2.2: empty lines before the request line are ignored.
             None if is_empty => self.lines.start = cr + 2,
             None => {
+                // RFC 9112 §3: the request line is judged once it has ended,
+                // in `judge_new_fields` unless the same read ends the head
+                // (then the head's own parse judges it, once).
                 self.lines.line_end = Some(cr);
-                // RFC 9112 §3: the request line is judged once, as it ends
-                // (HTTP/0.9, a version porter does not speak, a bad target).
-                if let Err(error) = judge_request_line(buf, self.lines.start, cr) {
-                    self.cut = Some((cr, error));
-                }
             }
             Some(_) if is_empty && cr + 2 <= head_limit => self.lines.head_end = Some(cr + 2),
             Some(_) if is_empty => {}
@@ -162,6 +162,14 @@ impl HeadScan {
         let (Some(line_end), None, None) = (self.lines.line_end, self.lines.head_end, self.cut) else {
             return Scanned::Incomplete;
         };
+        // RFC 9112 §3: HTTP/0.9, a version porter does not speak, a bad
+        // target: refused now, not when the head ends or times out.
+        if !std::mem::replace(&mut self.line_judged, true) {
+            if let Err(error) = judge_request_line(buf, self.lines.start, line_end) {
+                self.cut = Some((line_end, error));
+                return Scanned::Cut(line_end, error);
+            }
+        }
         let (judged_to, judged_count) = self.fields_judged;
         let from = judged_to.max(line_end + 2);
         let Some(lines) = buf.get(from..self.line_start).filter(|lines| !lines.is_empty()) else {
