@@ -405,9 +405,7 @@ fn any_authenticator_names_the_user_in_the_access_log() {
     assert_eq!(c.read_reply().status, 200);
     drop(c);
     server.shutdown(std::time::Duration::from_secs(5)).expect("shutdown");
-    let log = std::fs::read_to_string(&path).unwrap_or_default();
-    let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
-    assert_eq!(users, ["carol", "-", "gatekeeper"], "{log}");
+    assert_logged_users(&path, &["carol", "-", "gatekeeper"]);
 }
 
 #[test]
@@ -582,9 +580,7 @@ fn a_user_accepted_inside_a_costly_check_is_logged() {
     }
     drop(c);
     server.shutdown(std::time::Duration::from_secs(5)).expect("shutdown");
-    let log = std::fs::read_to_string(&path).unwrap_or_default();
-    let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
-    assert_eq!(users, ["inner", "cheap", "outer"], "{log}");
+    assert_logged_users(&path, &["inner", "cheap", "outer"]);
 }
 
 #[test]
@@ -627,4 +623,11 @@ fn a_remembered_callback_verdict_expires_with_its_ttl() {
         let r = get(&mut c, "/", Some(&basic("alice:pw")));
         assert_eq!(r.status, after_revoking, "ttl {ttl:?}: {}", r.head_text());
     }
+}
+
+/// Asserts the `%u` field (the third) of each line of the access log at `path`.
+fn assert_logged_users(path: &std::path::Path, want: &[&str]) {
+    let log = std::fs::read_to_string(path).unwrap_or_default();
+    let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
+    assert_eq!(users, want, "{log}");
 }
