@@ -17,7 +17,7 @@ use crate::guard::{self, RequestId};
 use crate::handler::{BodyLimit, Reply, ReplyKind};
 use crate::observe::LogInfo;
 use crate::proto::body::Decoder;
-use crate::proto::parse::{BodyKind, ParseError, RequestLine};
+use crate::proto::parse::{BodyKind, HeadScan, ParseError, RequestLine};
 use crate::request::{Endpoints, Request};
 use crate::responder::Origin;
 use crate::response::Response;
@@ -87,14 +87,27 @@ impl<T: Transport> Conn<T> {
         if self.rbuf.is_empty() {
             return false;
         }
-        match self.head_scan.parse(&self.rbuf, &ctx.limits.head_limits()) {
-            Ok(None) => false,
+        // A head that arrives in one read is scanned from the stack; one that
+        // spans reads keeps its scan in a box until it ends (an idle
+        // connection holds none).
+        let mut fresh = HeadScan::default();
+        let scan = self.head_scan.as_deref_mut().unwrap_or(&mut fresh);
+        let verdict = scan.parse(&self.rbuf, &ctx.limits.head_limits());
+        let line = verdict.is_err().then(|| scan.request_line(&self.rbuf)).flatten();
+        match verdict {
+            Ok(None) => {
+                if self.head_scan.is_none() {
+                    self.head_scan = Some(Box::new(fresh));
+                }
+                false
+            }
             Err(e) => {
                 log::debug!("{:?}: bad request: {e}", self.peer);
-                self.refuse_head(ctx, e);
+                self.refuse_head(ctx, e, line);
                 false
             }
             Ok(Some(parsed)) => {
+                self.head_scan = None;
                 let head = if parsed.len == self.rbuf.len() {
                     // The usual case, one request per read: the whole buffer
                     // becomes the head without the shared header a split needs.
@@ -363,9 +376,9 @@ impl<T: Transport> Conn<T> {
     /// Refuses a head that could not be parsed, saying why. When its request
     /// line was valid, the reply follows it (a refused HEAD gets no body, RFC
     /// 9110 §9.3.2) and the access log keeps it.
-    fn refuse_head(&mut self, ctx: &Ctx<'_>, error: ParseError) {
+    fn refuse_head(&mut self, ctx: &Ctx<'_>, error: ParseError, line: Option<RequestLine>) {
         let mut meta = ReplyMeta::for_error();
-        if let Some(line) = self.head_scan.request_line(&self.rbuf) {
+        if let Some(line) = line {
             meta.is_head = line.method.get(&self.rbuf) == b"HEAD";
             meta.version = line.version;
             let wants_log = ctx.observe.is_some_and(|o| o.wants_log_info());

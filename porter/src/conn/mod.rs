@@ -113,7 +113,7 @@ pub(crate) struct Conn<T: Transport> {
     local: Option<SocketAddr>,
     rbuf: BytesMut,
     /// How far the head at the front of `rbuf` has been scanned: each read scans only its new bytes.
-    head_scan: HeadScan,
+    head_scan: Option<Box<HeadScan>>,
     reading: Reading,
     replies: ReplyQueue,
     out: Output,
@@ -150,7 +150,7 @@ impl<T: Transport> Conn<T> {
             peer,
             local: None,
             rbuf: BytesMut::new(),
-            head_scan: HeadScan::default(),
+            head_scan: None,
             reading: Reading::Head,
             replies: ReplyQueue::default(),
             out: Output::default(),
