@@ -369,8 +369,8 @@ impl Output {
         let pumped = match &mut flight.body {
             None => Ok(true),
             Some(Streaming::Reader { reader, remaining, chunked }) => {
-                let request = RequestId::numbered(peer, flight.meta.seq);
-                match pump_reader((&mut self.buf, self.written), reader, remaining, *chunked, scratch, &request) {
+                let request = (peer, flight.meta.seq);
+                match pump_reader((&mut self.buf, self.written), reader, remaining, *chunked, scratch, request) {
                     Ok(pumped) => pumped,
                     Err(Panicked) if sent <= flight.extent.start => return Ok(self.answer_500_instead(cx)),
                     Err(Panicked) => Err(BodyFailed),
@@ -465,15 +465,17 @@ fn pump_reader(
     remaining: &mut Option<u64>,
     chunked: bool,
     scratch: &mut [u8],
-    request: &RequestId,
+    (peer, seq): (Option<SocketAddr>, u64),
 ) -> Result<Result<bool, BodyFailed>, Panicked> {
     while buf.len() - written < HIGH_WATER {
         let want = remaining.map_or(STREAM_PIECE, |r| r.min(STREAM_PIECE as u64) as usize).min(scratch.len());
         if want == 0 {
             return Ok(Ok(true));
         }
+        // The request is named only if the reader panics: nothing per piece.
+        let name = || Some(RequestId::numbered(peer, seq));
         let read =
-            guard::call("a response body reader (Body::reader)", Some(request), || reader.read(&mut scratch[..want]))?;
+            guard::call_naming("a response body reader (Body::reader)", name, || reader.read(&mut scratch[..want]))?;
         let n = match read {
             Ok(n) if n > want => {
                 log::warn!("response body reader returned {n} bytes read into a buffer of {want}");
