@@ -389,13 +389,7 @@ fn any_authenticator_names_the_user_in_the_access_log() {
     let app = Router::new()
         .get("/token", Protected::new(token, |_req| Response::text("token")))
         .get("/gate", Protected::new(gate, |_req| Response::text("gate")));
-    let server = porter::Server::bind("127.0.0.1:0")
-        .threads(1)
-        .access_log(porter::AccessLog::file(&path))
-        .build(app)
-        .expect("builds")
-        .spawn()
-        .expect("spawns");
+    let server = serve_logging_to(&path, app);
     let mut c = Client::connect(server.local_addr());
     assert_eq!(c.round_trip("GET /token HTTP/1.1\r\nHost: t\r\nX-Token: c4rol\r\n\r\n").status, 200);
     assert_eq!(c.round_trip("GET /token HTTP/1.1\r\nHost: t\r\nX-Token: nope\r\n\r\n").status, 401);
@@ -567,13 +561,7 @@ fn a_user_accepted_inside_a_costly_check_is_logged() {
         .get("/costly", Protected::new(anonymous, Protected::new(named("inner"), |_req| Response::text("ok"))))
         .get("/cheap", Protected::new(anonymous, Protected::new(cheap, |_req| Response::text("ok"))))
         .get("/both", Protected::new(named("outer"), Protected::new(cheap, |_req| Response::text("ok"))));
-    let server = porter::Server::bind("127.0.0.1:0")
-        .threads(1)
-        .access_log(porter::AccessLog::file(&path))
-        .build(app)
-        .expect("builds")
-        .spawn()
-        .expect("spawns");
+    let server = serve_logging_to(&path, app);
     let mut c = Client::connect(server.local_addr());
     for path in ["/costly", "/cheap", "/both"] {
         assert_eq!(get(&mut c, path, None).status, 200, "{path}");
@@ -630,4 +618,10 @@ fn assert_logged_users(path: &std::path::Path, want: &[&str]) {
     let log = std::fs::read_to_string(path).unwrap_or_default();
     let users: Vec<&str> = log.lines().map(|l| l.split(' ').nth(2).unwrap_or_default()).collect();
     assert_eq!(users, want, "{log}");
+}
+
+/// `app` on one loop, its access log written to `path`.
+fn serve_logging_to(path: &std::path::Path, app: impl porter::Handler) -> porter::ServerHandle {
+    let server = porter::Server::bind("127.0.0.1:0").threads(1).access_log(porter::AccessLog::file(path));
+    server.build(app).expect("builds").spawn().expect("spawns")
 }
